@@ -1,0 +1,14 @@
+/**
+ * Browser network changes: `offline` means the transport is gone now (do not wait for the
+ * heartbeat), `online` means try now (do not wait for the backoff). A no-op in Node.
+ */
+export function networkWatcher(handlers: { offline: () => void; online: () => void }): () => void {
+  const target = globalThis as { addEventListener?: (n: string, f: () => void) => void; removeEventListener?: (n: string, f: () => void) => void };
+  if (typeof target.addEventListener !== 'function' || typeof (globalThis as { navigator?: unknown }).navigator === 'undefined') return () => undefined;
+  target.addEventListener('offline', handlers.offline);
+  target.addEventListener('online', handlers.online);
+  return () => {
+    target.removeEventListener?.('offline', handlers.offline);
+    target.removeEventListener?.('online', handlers.online);
+  };
+}

@@ -1,0 +1,46 @@
+export interface ReconnectContext {
+  /** 0 for the first retry after the transport was lost. */
+  attempt: number;
+  /** Time since the transport was lost. */
+  elapsedMs: number;
+  /** The reconnect window; the SDK gives up when it has passed, whatever the policy says. */
+  windowMs: number;
+}
+
+/** When to try again; `null` gives up now. */
+export interface ReconnectPolicy {
+  nextRetryDelayMs(context: ReconnectContext): number | null;
+}
+
+export interface BackoffOptions {
+  /** Delay before the second attempt; doubled each attempt. Default 250 ms. */
+  initialDelayMs?: number;
+  /** Upper bound of a delay. Default 4 s. */
+  maxDelayMs?: number;
+  /** ± this fraction of random jitter. Default 0.3. */
+  jitter?: number;
+  random?: () => number;
+}
+
+/** The default: first retry at once, then exponential backoff with jitter, capped. */
+export class BackoffPolicy implements ReconnectPolicy {
+  private readonly initial: number;
+  private readonly max: number;
+  private readonly jitter: number;
+  private readonly random: () => number;
+
+  constructor(options: BackoffOptions = {}) {
+    this.initial = options.initialDelayMs ?? 250;
+    this.max = options.maxDelayMs ?? 4000;
+    this.jitter = options.jitter ?? 0.3;
+    this.random = options.random ?? Math.random;
+  }
+
+  nextRetryDelayMs({ attempt, elapsedMs, windowMs }: ReconnectContext): number | null {
+    if (elapsedMs >= windowMs) return null;
+    if (attempt === 0) return 0;
+    const base = Math.min(this.max, this.initial * 2 ** (attempt - 1));
+    const jittered = base * (1 + this.jitter * (2 * this.random() - 1));
+    return Math.max(0, Math.min(Math.round(jittered), windowMs - elapsedMs));
+  }
+}

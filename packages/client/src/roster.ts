@@ -1,0 +1,79 @@
+import type { ConnectionInfo, PeerConnection, Reason, ServerEventFrame, StreamInfo, WelcomeFrame } from '@tether/protocol';
+import type { SessionEvents } from './events.js';
+
+export type RosterEvent = { [K in keyof SessionEvents]: { name: K; event: SessionEvents[K] } }[keyof SessionEvents];
+
+/**
+ * Who and what is in the session, as this client knows it: applies presence and stream
+ * frames and says which events they mean. Pure state, no I/O.
+ */
+export class Roster {
+  readonly connections = new Map<string, PeerConnection>();
+  readonly streams = new Map<string, StreamInfo>();
+  self: ConnectionInfo | undefined;
+
+  /** Loads a welcome; returns the events an application sees for what was already there. */
+  welcome(frame: WelcomeFrame): RosterEvent[] {
+    this.connections.clear();
+    this.streams.clear();
+    const { role: _role, ...self } = frame.connection;
+    this.self = self;
+    this.connections.set(self.connectionId, self);
+    const events: RosterEvent[] = [];
+    for (const peer of frame.connections) {
+      this.connections.set(peer.connectionId, peer);
+      events.push({ name: 'connectionCreated', event: { connection: strip(peer) } });
+    }
+    for (const stream of frame.streams) {
+      this.streams.set(stream.streamId, stream);
+      events.push({ name: 'streamCreated', event: { stream } });
+    }
+    return events;
+  }
+
+  lookup(connectionId: string): ConnectionInfo {
+    const c = this.connections.get(connectionId);
+    return c ? strip(c) : { connectionId, data: '', creationTime: 0 };
+  }
+
+  /** Applies a presence or stream frame. Other frames give no roster events. */
+  apply(frame: ServerEventFrame): RosterEvent[] {
+    switch (frame.t) {
+      case 'connectionCreated':
+        this.connections.set(frame.connection.connectionId, frame.connection);
+        return [{ name: 'connectionCreated', event: { connection: frame.connection } }];
+      case 'connectionDestroyed': {
+        const connection = this.lookup(frame.connectionId);
+        this.connections.delete(frame.connectionId);
+        return [{ name: 'connectionDestroyed', event: { connection, reason: frame.reason } }];
+      }
+      case 'connectionReconnecting':
+      case 'connectionReconnected': {
+        const peer = this.connections.get(frame.connectionId);
+        if (!peer) return [];
+        peer.reconnecting = frame.t === 'connectionReconnecting';
+        return [{ name: frame.t, event: { connection: strip(peer) } }];
+      }
+      case 'streamCreated':
+        this.streams.set(frame.stream.streamId, frame.stream);
+        return [{ name: 'streamCreated', event: { stream: frame.stream } }];
+      case 'streamDestroyed': {
+        const stream = this.streams.get(frame.streamId);
+        if (!stream) return [];
+        this.streams.delete(frame.streamId);
+        return [{ name: 'streamDestroyed', event: { stream, reason: frame.reason as Reason } }];
+      }
+      default:
+        return [];
+    }
+  }
+
+  clear(): void {
+    this.connections.clear();
+    this.streams.clear();
+  }
+}
+
+function strip(peer: PeerConnection): ConnectionInfo {
+  return { connectionId: peer.connectionId, data: peer.data, creationTime: peer.creationTime };
+}

@@ -1,0 +1,540 @@
+import {
+  ERRORS,
+  Heartbeat,
+  PROTOCOL_VERSION,
+  TetherError,
+  checkSignal,
+  decodeServerFrame,
+  errorCodeForNumber,
+  errorNumber,
+  isErrorCode,
+  reasonForError,
+  streamPropertiesSchema,
+  systemClock,
+  type ClientOp,
+  type Clock,
+  type ConnectionInfo,
+  type ErrorCode,
+  type PeerConnection,
+  type Reason,
+  type ResumedFrame,
+  type ServerEventFrame,
+  type ServerFrame,
+  type StreamInfo,
+  type StreamPropertiesInput,
+  type TimerHandle,
+  type TransportConfig,
+  type WelcomeFrame,
+} from '@tether/protocol';
+import { Emitter } from './emitter.js';
+import type { SessionEvents } from './events.js';
+import { networkWatcher } from './network.js';
+import { DEFAULT_QUEUE_LIMITS, PendingOps, opFrame, type OpResult, type QueueLimits } from './pending-ops.js';
+import { BackoffPolicy, type ReconnectPolicy } from './reconnect-policy.js';
+import { Roster } from './roster.js';
+import { defaultWebSocket, endpointUrl, type WebSocketConstructor, type WebSocketLike } from './socket.js';
+import { transition, type SessionState } from './session-state.js';
+
+export interface SessionOptions {
+  /** The server, `http(s)://host:port` or `ws(s)://…`. */
+  url: string;
+  sessionId: string;
+  /** Give up reconnecting after this long. Default: the server's window (30 s on a default server). */
+  reconnectWindowMs?: number;
+  /** When to retry; default: at once, then exponential backoff with jitter up to 4 s. */
+  reconnectPolicy?: ReconnectPolicy;
+  /** When a resume is refused (server restarted, window passed), join again with the same token instead of ending. */
+  rejoinOnResumeFailure?: boolean;
+  /** Bounds of the queue of unanswered operations. */
+  queue?: Partial<QueueLimits>;
+  /** Time allowed for one connect or resume attempt. Default 5 s. */
+  attemptTimeoutMs?: number;
+  /** React to browser `offline`/`online` events. Default true where they exist. */
+  watchNetwork?: boolean;
+  WebSocket?: WebSocketConstructor;
+  clock?: Clock;
+}
+
+export interface SignalOptions {
+  type: string;
+  data?: string;
+  /** A connection id; without it the signal goes to everyone in the session, this client included. */
+  to?: string;
+}
+
+export interface SendOptions {
+  /** Queue the operation while reconnecting and send it on resume (default). false: reject at once with RECONNECTING. */
+  retryAfterReconnect?: boolean;
+}
+
+type Handshake = { ws: WebSocketLike; timer: TimerHandle; settle: (err?: TetherError) => void; apply: (frame: ServerFrame) => void };
+
+/**
+ * A client's membership of one session. Survives network drops by itself: the transport
+ * is resumed with the same connection, missed frames are replayed, and nothing is applied
+ * twice in either direction.
+ */
+export class Session extends Emitter<SessionEvents> {
+  readonly sessionId: string;
+  private _state: SessionState = 'disconnected';
+  private readonly roster = new Roster();
+  private readonly ops: PendingOps;
+  private readonly clock: Clock;
+  private readonly policy: ReconnectPolicy;
+  private config: TransportConfig | undefined;
+  private token: string | undefined;
+  private secret: string | undefined;
+  /** Highest server seq applied. */
+  private lastSeq = 0;
+  private ackedSeq = 0;
+  private ackTimer: TimerHandle | undefined;
+  private ws: WebSocketLike | undefined;
+  private heartbeat: Heartbeat | undefined;
+  private handshakeInFlight: Handshake | undefined;
+  private lostAt = 0;
+  private attempt = 0;
+  private retryTimer: TimerHandle | undefined;
+  private windowTimer: TimerHandle | undefined;
+  private unwatchNetwork: (() => void) | undefined;
+
+  constructor(private readonly options: SessionOptions) {
+    super();
+    this.sessionId = options.sessionId;
+    this.clock = options.clock ?? systemClock;
+    this.policy = options.reconnectPolicy ?? new BackoffPolicy();
+    this.ops = new PendingOps({ ...DEFAULT_QUEUE_LIMITS, ...options.queue });
+  }
+
+  get state(): SessionState {
+    return this._state;
+  }
+  /** This client's connection, once connected. */
+  get connection(): ConnectionInfo | undefined {
+    return this.roster.self;
+  }
+  /** Every connection in the session, this one included; `reconnecting` marks the ones inside their window. */
+  get connections(): PeerConnection[] {
+    return [...this.roster.connections.values()];
+  }
+  get streams(): StreamInfo[] {
+    return [...this.roster.streams.values()];
+  }
+
+  /** Joins the session. Resolves once `sessionConnected` has been emitted. */
+  async connect(token: string): Promise<void> {
+    if (this._state !== 'disconnected') throw new TetherError('INVALID_STATE', `connect() while ${this._state}`);
+    this.token = token;
+    this.setState('connecting');
+    try {
+      await this.join();
+    } catch (err) {
+      if ((this._state as SessionState) === 'connecting') this.setState('disconnected', err instanceof TetherError ? err.code : 'CONNECT_FAILED');
+      throw err;
+    }
+  }
+
+  /** Leaves the session; also stops a reconnection in progress. */
+  disconnect(): void {
+    if (this._state === 'disconnected') return;
+    if (this._state === 'connected' && this.ws) {
+      this.ws.send('{"t":"leave"}');
+      this.ws.close(1000, 'leave');
+    }
+    this.end('clientDisconnected');
+  }
+
+  /** Sends a signal; resolves when the server has accepted it (it is then delivered exactly once). */
+  signal(signal: SignalOptions, options: SendOptions = {}): Promise<void> {
+    const data = signal.data ?? '';
+    const bad = checkSignal(signal.type, data);
+    if (bad) return Promise.reject(new TetherError(bad));
+    const op: ClientOp = { t: 'signal', type: signal.type, data, ...(signal.to !== undefined ? { to: signal.to } : {}) };
+    return this.send(op, options).then(() => undefined);
+  }
+
+  /** Publishes a stream descriptor; resolves with the stream as others see it. */
+  async publish(properties: StreamPropertiesInput = {}, options: SendOptions = {}): Promise<StreamInfo> {
+    const parsed = streamPropertiesSchema.safeParse(properties);
+    if (!parsed.success) throw new TetherError('INVALID_ARGUMENT', parsed.error.issues[0]?.message);
+    const result = await this.send({ t: 'publish', stream: parsed.data }, options);
+    if (!result.stream) throw new TetherError('INTERNAL', 'publish reply without a stream');
+    return result.stream;
+  }
+
+  async unpublish(streamId: string, options: SendOptions = {}): Promise<void> {
+    await this.send({ t: 'unpublish', streamId }, options);
+    const stream = this.roster.streams.get(streamId);
+    if (stream) {
+      this.roster.streams.delete(streamId);
+      this.emit('streamDestroyed', { stream, reason: 'clientDisconnected' });
+    }
+  }
+
+  /** Moderators only. */
+  async forceDisconnect(connectionId: string, options: SendOptions = {}): Promise<void> {
+    await this.send({ t: 'forceDisconnect', connectionId }, options);
+  }
+
+  /** Moderators only. */
+  async forceUnpublish(streamId: string, options: SendOptions = {}): Promise<void> {
+    await this.send({ t: 'forceUnpublish', streamId }, options);
+  }
+
+  // ------------------------------------------------------------------ operations out
+
+  private send(op: ClientOp, { retryAfterReconnect = true }: SendOptions): Promise<OpResult> {
+    if (this._state === 'disconnected' || this._state === 'connecting') return Promise.reject(new TetherError('NOT_CONNECTED'));
+    if (this._state === 'reconnecting' && !retryAfterReconnect) return Promise.reject(new TetherError('RECONNECTING'));
+    let added;
+    try {
+      added = this.ops.add(op);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (this._state === 'connected') this.write(opFrame(added.body, added.seq, this.lastSeq));
+    return added.promise;
+  }
+
+  private write(text: string): void {
+    if (!this.ws) return;
+    this.ackedSeq = this.lastSeq;
+    this.heartbeat?.sent();
+    try {
+      this.ws.send(text);
+    } catch {
+      this.transportLost('socketClosed');
+    }
+  }
+
+  private scheduleAck(): void {
+    if (this.lastSeq - this.ackedSeq >= 32) return this.sendAck();
+    if (this.ackTimer !== undefined) return;
+    this.ackTimer = this.clock.setTimeout(() => this.sendAck(), this.config?.ackDelayMs ?? 50);
+  }
+
+  private sendAck(): void {
+    if (this.ackTimer !== undefined) this.clock.clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
+    if (this.lastSeq > this.ackedSeq && this._state === 'connected') this.write(`{"t":"ack","ack":${this.lastSeq}}`);
+  }
+
+  // ------------------------------------------------------------------ transports
+
+  private async join(): Promise<void> {
+    await this.handshake({ t: 'connect', v: PROTOCOL_VERSION, sessionId: this.sessionId, token: this.token ?? '' }, (frame) => {
+      if (frame.t !== 'welcome') throw new TetherError('FRAME_UNEXPECTED', `expected welcome, got ${frame.t}`);
+      this.welcomed(frame);
+    });
+  }
+
+  /**
+   * Opens a socket, sends the first frame and waits for the answer. `apply` runs
+   * synchronously on the answer, so the frames right behind it (a replay) see its state.
+   */
+  private async handshake(first: object, apply: (frame: ServerFrame) => void): Promise<void> {
+    const WS = this.options.WebSocket ?? (await defaultWebSocket());
+    if (this._state === 'disconnected') throw new TetherError('DISCONNECTED');
+    await new Promise<void>((resolve, reject) => {
+      const ws = new WS(endpointUrl(this.options.url));
+      const hs: Handshake = {
+        ws,
+        timer: this.clock.setTimeout(() => hs.settle(new TetherError('CONNECT_FAILED', 'attempt timed out')), this.options.attemptTimeoutMs ?? 5000),
+        settle: (err) => {
+          if (this.handshakeInFlight !== hs) return;
+          this.handshakeInFlight = undefined;
+          this.clock.clearTimeout(hs.timer);
+          if (err) {
+            if (this.ws === ws) this.ws = undefined;
+            kill(ws);
+            reject(err);
+          } else resolve();
+        },
+        apply,
+      };
+      this.abortHandshake();
+      this.handshakeInFlight = hs;
+      this.ws = ws;
+      ws.onopen = () => ws.send(JSON.stringify(first));
+      ws.onmessage = (ev) => this.onSocketMessage(ws, typeof ev.data === 'string' ? ev.data : String(ev.data));
+      ws.onclose = (ev) => this.onSocketClose(ws, ev.code, ev.reason);
+      ws.onerror = () => undefined; // a close follows every error
+    });
+  }
+
+  private abortHandshake(): void {
+    this.handshakeInFlight?.settle(new TetherError('DISCONNECTED', 'superseded'));
+  }
+
+  private onSocketClose(ws: WebSocketLike, code: number, reason: string): void {
+    if (ws !== this.ws) return;
+    const hs = this.handshakeInFlight;
+    if (hs?.ws === ws) {
+      const refused = errorCodeForNumber(code);
+      hs.settle(new TetherError(refused ?? 'CONNECT_FAILED', refused ? undefined : `socket closed (${code} ${reason})`));
+      return;
+    }
+    const ending = errorCodeForNumber(code);
+    if (ending && reasonForError(ending) && code !== errorNumber('LEFT')) {
+      // A close code that ends the connection on purpose (the bye frame may have been lost).
+      this.end(reasonForError(ending) as Reason, ending);
+      return;
+    }
+    this.transportLost('socketClosed');
+  }
+
+  private onSocketMessage(ws: WebSocketLike, text: string): void {
+    if (ws !== this.ws) return;
+    const decoded = decodeServerFrame(text);
+    if (!decoded.ok) {
+      this.emit('exception', { code: decoded.code, message: `from server: ${decoded.message}` });
+      return;
+    }
+    const frame = decoded.frame;
+    const hs = this.handshakeInFlight;
+    if (hs?.ws === ws) {
+      if (frame.t === 'error') {
+        hs.settle(new TetherError(isErrorCode(frame.code) ? frame.code : 'CONNECT_FAILED', frame.message));
+        return;
+      }
+      try {
+        hs.apply(frame);
+        hs.settle();
+      } catch (err) {
+        hs.settle(err instanceof TetherError ? err : new TetherError('INTERNAL', String(err)));
+      }
+      return;
+    }
+    this.heartbeat?.received();
+    this.dispatch(frame);
+  }
+
+  private startHeartbeat(ws: WebSocketLike, config: TransportConfig): void {
+    this.heartbeat?.stop();
+    this.heartbeat = new Heartbeat({
+      clock: this.clock,
+      intervalMs: config.heartbeatIntervalMs,
+      timeoutMs: config.heartbeatTimeoutMs,
+      sendBeat: () => {
+        if (this.ws === ws) this.write(`{"t":"hb","ack":${this.lastSeq}}`);
+      },
+      onDead: () => {
+        if (this.ws === ws) this.transportLost('heartbeatTimeout');
+      },
+    });
+  }
+
+  // ------------------------------------------------------------------ frames in
+
+  private welcomed(frame: WelcomeFrame): void {
+    this.config = frame.config;
+    this.secret = frame.secret;
+    this.lastSeq = 0;
+    this.ackedSeq = 0;
+    const events = this.roster.welcome(frame);
+    if (this.ws) this.startHeartbeat(this.ws, frame.config);
+    const rejoined = this._state === 'reconnecting';
+    this.setState('connected');
+    this.watchNetwork();
+    const { role: _role, ...connection } = frame.connection;
+    if (rejoined) this.emit('sessionReconnected', { rejoined: true, connection });
+    else this.emit('sessionConnected', { connection });
+    for (const e of events) this.emit(e.name, e.event as never);
+  }
+
+  private resumed(frame: ResumedFrame): void {
+    if (frame.seq < this.lastSeq)
+      throw new TetherError('RESUME_SEQUENCE_INVALID', `server is at ${frame.seq}, client applied ${this.lastSeq}`);
+    this.config = frame.config;
+    this.ackedSeq = this.lastSeq;
+    this.clearReconnectTimers();
+    if (this.ws) this.startHeartbeat(this.ws, frame.config);
+    this.setState('connected');
+    // What the server did not apply goes again, with the same seq, in order.
+    for (const op of this.ops.unapplied(frame.ack)) this.write(opFrame(op.body, op.seq, this.lastSeq));
+    this.emit('sessionReconnected', { rejoined: false, connection: this.roster.self as ConnectionInfo });
+  }
+
+  private dispatch(frame: ServerFrame): void {
+    switch (frame.t) {
+      case 'hb':
+      case 'ack':
+        return;
+      case 'error':
+        if (frame.re !== undefined) this.ops.fail(frame.re, new TetherError(isErrorCode(frame.code) ? frame.code : 'INTERNAL', frame.message));
+        this.emit('exception', { code: frame.code, message: frame.message });
+        return;
+      case 'bye':
+        this.end(frame.reason, isErrorCode(frame.code) ? frame.code : undefined);
+        return;
+      case 'welcome':
+      case 'resumed':
+        this.emit('exception', { code: 'FRAME_UNEXPECTED', message: `${frame.t} outside a handshake` });
+        return;
+      default:
+        this.reliable(frame);
+    }
+  }
+
+  private reliable(frame: ServerEventFrame): void {
+    if (frame.seq <= this.lastSeq) return; // replayed, applied already
+    if (frame.seq !== this.lastSeq + 1) {
+      this.emit('exception', { code: 'SEQUENCE_GAP', message: `expected ${this.lastSeq + 1}, got ${frame.seq}` });
+      this.transportLost('protocolError');
+      return;
+    }
+    this.lastSeq = frame.seq;
+    this.scheduleAck();
+    if (frame.t === 'reply') {
+      if (frame.ok && frame.stream) this.roster.streams.set(frame.stream.streamId, frame.stream);
+      this.ops.settle(frame);
+      return;
+    }
+    if (frame.t === 'signal') {
+      const event = {
+        type: frame.type,
+        data: frame.data,
+        from: frame.from === null ? null : this.roster.lookup(frame.from),
+        ...(frame.to !== undefined ? { to: frame.to } : {}),
+      };
+      this.emit('signal', event);
+      this.emit(`signal:${frame.type}`, event);
+      return;
+    }
+    for (const e of this.roster.apply(frame)) this.emit(e.name, e.event as never);
+  }
+
+  // ------------------------------------------------------------------ reconnection
+
+  private transportLost(cause: SessionEvents['sessionReconnecting']['cause']): void {
+    if (this._state !== 'connected') return;
+    this.dropSocket();
+    this.setState('reconnecting');
+    this.lostAt = this.clock.now();
+    this.attempt = 0;
+    const windowMs = this.windowMs();
+    this.windowTimer = this.clock.setTimeout(() => this.end('networkDisconnected', 'NETWORK_DISCONNECTED'), windowMs);
+    this.emit('sessionReconnecting', { cause });
+    this.scheduleRetry();
+  }
+
+  private windowMs(): number {
+    const server = this.config?.reconnectWindowMs ?? 30_000;
+    return Math.min(server, this.options.reconnectWindowMs ?? server);
+  }
+
+  private scheduleRetry(): void {
+    if (this._state !== 'reconnecting') return;
+    const delay = this.policy.nextRetryDelayMs({ attempt: this.attempt, elapsedMs: this.clock.now() - this.lostAt, windowMs: this.windowMs() });
+    if (delay === null) return this.end('networkDisconnected', 'NETWORK_DISCONNECTED');
+    this.retryTimer = this.clock.setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.tryResume();
+    }, delay);
+  }
+
+  /** Retry now (the network came back): cancels a pending backoff and any attempt on the old path. */
+  retryNow(): void {
+    if (this._state !== 'reconnecting') return;
+    if (this.retryTimer !== undefined) this.clock.clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    void this.tryResume();
+  }
+
+  private async tryResume(): Promise<void> {
+    if (this._state !== 'reconnecting' || !this.roster.self || !this.secret) return;
+    this.attempt++;
+    const frame = {
+      t: 'resume',
+      v: PROTOCOL_VERSION,
+      sessionId: this.sessionId,
+      connectionId: this.roster.self.connectionId,
+      secret: this.secret,
+      ack: this.lastSeq,
+    };
+    try {
+      await this.handshake(frame, (answer) => {
+        if (answer.t !== 'resumed') throw new TetherError('FRAME_UNEXPECTED', `expected resumed, got ${answer.t}`);
+        this.resumed(answer);
+      });
+    } catch (err) {
+      if (this._state !== 'reconnecting') return;
+      const code = err instanceof TetherError ? err.code : 'CONNECT_FAILED';
+      if (code.startsWith('RESUME_')) return this.resumeRefused(code);
+      if (code === 'DISCONNECTED') return; // superseded by a newer attempt
+      this.scheduleRetry();
+    }
+  }
+
+  private resumeRefused(code: ErrorCode): void {
+    if (this.options.rejoinOnResumeFailure && this.token) {
+      this.clearReconnectTimers();
+      this.ops.rejectAll(new TetherError(code, 'the connection was replaced by a fresh join'));
+      this.roster.clear();
+      this.setState('connecting');
+      this.join().catch((err: unknown) => this.end('resumeFailed', err instanceof TetherError ? err.code : code));
+      return;
+    }
+    this.end(reasonForError(code) ?? 'resumeFailed', code);
+  }
+
+  private watchNetwork(): void {
+    if (this.unwatchNetwork || this.options.watchNetwork === false) return;
+    this.unwatchNetwork = networkWatcher({
+      offline: () => this.transportLost('offline'),
+      online: () => this.retryNow(),
+    });
+  }
+
+  // ------------------------------------------------------------------ endings
+
+  private end(reason: Reason, code?: ErrorCode): void {
+    if (this._state === 'disconnected') return;
+    this.abortHandshake();
+    this.dropSocket();
+    this.clearReconnectTimers();
+    this.unwatchNetwork?.();
+    this.unwatchNetwork = undefined;
+    this.ops.rejectAll(new TetherError(code && code !== 'LEFT' ? code : 'DISCONNECTED', `session ended: ${reason}`));
+    this.roster.clear();
+    this.setState('disconnected', code);
+    this.emit('sessionDisconnected', { reason, ...(code ? { code } : {}) });
+  }
+
+  private dropSocket(): void {
+    this.heartbeat?.stop();
+    this.heartbeat = undefined;
+    if (this.ackTimer !== undefined) this.clock.clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
+    const ws = this.ws;
+    this.ws = undefined;
+    if (ws) kill(ws);
+  }
+
+  private clearReconnectTimers(): void {
+    if (this.retryTimer !== undefined) this.clock.clearTimeout(this.retryTimer);
+    if (this.windowTimer !== undefined) this.clock.clearTimeout(this.windowTimer);
+    this.retryTimer = undefined;
+    this.windowTimer = undefined;
+  }
+
+  private setState(next: SessionState, code?: ErrorCode): void {
+    this._state = transition(this._state, next);
+    const reasonless = { state: next, errorCode: code ? ERRORS[code].num : 0 } as const;
+    this.emit('roomStateUpdate', reasonless);
+  }
+}
+
+/** Drops a socket now: handlers off, no closing handshake on a path that may be dead. */
+function kill(ws: WebSocketLike): void {
+  ws.onopen = null;
+  ws.onmessage = null;
+  ws.onclose = null;
+  ws.onerror = () => undefined;
+  const terminate = (ws as { terminate?: () => void }).terminate;
+  try {
+    if (terminate) terminate.call(ws);
+    else if (ws.readyState <= 1) ws.close();
+  } catch {
+    // closing a socket that is already gone
+  }
+}

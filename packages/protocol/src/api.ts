@@ -1,0 +1,50 @@
+import { z } from 'zod';
+import {
+  archiveModeSchema,
+  connectionInfoSchema,
+  idSchema,
+  mediaModeSchema,
+  sessionInfoSchema,
+  streamInfoSchema,
+} from './model.js';
+
+/**
+ * HTTP API bodies, shared by the server (which validates them) and the server SDK (which
+ * types its calls with them). Every route is under `/v1` and needs
+ * `Authorization: Bearer <jwt>`: HS256, signed with the project secret, `iss` = API key,
+ * `ist` = "project", and `exp` at most 5 minutes ahead.
+ */
+
+export const createSessionBodySchema = z
+  .object({
+    mediaMode: mediaModeSchema.default('routed'),
+    archiveMode: archiveModeSchema.default('manual'),
+  })
+  .strict();
+export type CreateSessionBody = z.input<typeof createSessionBodySchema>;
+
+export const apiSignalBodySchema = z
+  .object({
+    type: z.string(),
+    data: z.string(),
+    /** A connection id; without it the signal goes to every connection of the session. */
+    to: idSchema.optional(),
+  })
+  .strict();
+export type ApiSignalBody = z.infer<typeof apiSignalBodySchema>;
+
+export const apiSessionResponseSchema = sessionInfoSchema;
+export const apiConnectionsResponseSchema = z.object({
+  connections: z.array(connectionInfoSchema.extend({ reconnecting: z.boolean() })),
+});
+export const apiStreamsResponseSchema = z.object({ streams: z.array(streamInfoSchema) });
+export const apiSignalResponseSchema = z.object({ delivered: z.number().int().nonnegative() });
+export const apiErrorResponseSchema = z.object({ code: z.string(), message: z.string() });
+
+export type ApiConnectionsResponse = z.infer<typeof apiConnectionsResponseSchema>;
+export type ApiStreamsResponse = z.infer<typeof apiStreamsResponseSchema>;
+export type ApiSignalResponse = z.infer<typeof apiSignalResponseSchema>;
+export type ApiErrorResponse = z.infer<typeof apiErrorResponseSchema>;
+
+/** Maximum lifetime of an API token, in seconds. */
+export const API_TOKEN_MAX_TTL_SECONDS = 300;

@@ -1,0 +1,261 @@
+import { z } from 'zod';
+import {
+  connectionInfoSchema,
+  idSchema,
+  reasonSchema,
+  roleSchema,
+  sessionIdSchema,
+  sessionInfoSchema,
+  streamInfoSchema,
+  streamPropertiesSchema,
+} from './model.js';
+
+/**
+ * Frames, both directions. Every frame is a JSON object discriminated by `t`.
+ *
+ * Reliable frames carry `seq`: 1, 2, 3… per direction and per connection. The receiver
+ * acknowledges cumulatively with `ack` (the highest seq it has applied), piggybacked on
+ * any frame or in an `ack`/`hb` frame. The sender keeps what is unacknowledged and, on
+ * resume, replays everything after the peer's `ack`; the receiver drops any seq it has
+ * already applied, so nothing is applied twice.
+ */
+
+const seq = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+const ack = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+
+// ---------------------------------------------------------------- client → server
+
+export const connectFrameSchema = z.object({
+  t: z.literal('connect'),
+  v: z.number().int(),
+  sessionId: sessionIdSchema,
+  token: z.string().min(1).max(8192),
+  sdk: z.string().max(64).optional(),
+});
+
+export const resumeFrameSchema = z.object({
+  t: z.literal('resume'),
+  v: z.number().int(),
+  sessionId: sessionIdSchema,
+  connectionId: idSchema,
+  secret: z.string().min(1).max(256),
+  /** Highest server seq the client has applied. */
+  ack,
+});
+
+/** Signal type and data are checked by the server after sequencing, so a bad one gets a reply with its own code. */
+export const signalFrameSchema = z.object({
+  t: z.literal('signal'),
+  seq,
+  ack: ack.optional(),
+  type: z.string().max(1024),
+  data: z.string(),
+  to: idSchema.optional(),
+});
+
+export const publishFrameSchema = z.object({
+  t: z.literal('publish'),
+  seq,
+  ack: ack.optional(),
+  stream: streamPropertiesSchema,
+});
+
+export const unpublishFrameSchema = z.object({
+  t: z.literal('unpublish'),
+  seq,
+  ack: ack.optional(),
+  streamId: idSchema,
+});
+
+export const forceDisconnectFrameSchema = z.object({
+  t: z.literal('forceDisconnect'),
+  seq,
+  ack: ack.optional(),
+  connectionId: idSchema,
+});
+
+export const forceUnpublishFrameSchema = z.object({
+  t: z.literal('forceUnpublish'),
+  seq,
+  ack: ack.optional(),
+  streamId: idSchema,
+});
+
+export const ackFrameSchema = z.object({ t: z.literal('ack'), ack });
+export const heartbeatFrameSchema = z.object({ t: z.literal('hb'), ack: ack.optional() });
+export const leaveFrameSchema = z.object({ t: z.literal('leave') });
+
+export const clientFrameSchema = z.discriminatedUnion('t', [
+  connectFrameSchema,
+  resumeFrameSchema,
+  signalFrameSchema,
+  publishFrameSchema,
+  unpublishFrameSchema,
+  forceDisconnectFrameSchema,
+  forceUnpublishFrameSchema,
+  ackFrameSchema,
+  heartbeatFrameSchema,
+  leaveFrameSchema,
+]);
+
+export type ClientFrame = z.infer<typeof clientFrameSchema>;
+export type ConnectFrame = z.infer<typeof connectFrameSchema>;
+export type ResumeFrame = z.infer<typeof resumeFrameSchema>;
+export type SignalFrame = z.infer<typeof signalFrameSchema>;
+export type PublishFrame = z.infer<typeof publishFrameSchema>;
+/** Client frames that carry a sequence number and get a `reply`. */
+export type ClientOpFrame = Extract<ClientFrame, { seq: number }>;
+/** A client op before the transport numbers it. */
+export type ClientOp = ClientOpFrame extends infer F ? (F extends ClientOpFrame ? Omit<F, 'seq' | 'ack'> : never) : never;
+
+// ---------------------------------------------------------------- server → client
+
+export const transportConfigSchema = z.object({
+  heartbeatIntervalMs: z.number().int().positive(),
+  heartbeatTimeoutMs: z.number().int().positive(),
+  reconnectWindowMs: z.number().int().nonnegative(),
+  ackDelayMs: z.number().int().nonnegative(),
+});
+export type TransportConfig = z.infer<typeof transportConfigSchema>;
+
+export const peerConnectionSchema = connectionInfoSchema.extend({
+  /** True while that connection's transport is down inside its reconnect window. */
+  reconnecting: z.boolean().optional(),
+});
+export type PeerConnection = z.infer<typeof peerConnectionSchema>;
+
+export const welcomeFrameSchema = z.object({
+  t: z.literal('welcome'),
+  v: z.number().int(),
+  session: sessionInfoSchema,
+  connection: connectionInfoSchema.extend({ role: roleSchema }),
+  /** Per-connection resume secret: only this client holds it. */
+  secret: z.string().min(1).max(256),
+  connections: z.array(peerConnectionSchema),
+  streams: z.array(streamInfoSchema),
+  config: transportConfigSchema,
+});
+
+export const resumedFrameSchema = z.object({
+  t: z.literal('resumed'),
+  /** Highest client seq the server has applied: the client replays everything after it. */
+  ack,
+  /** Highest server seq sent so far; the server replays (client ack, seq] right after this frame. */
+  seq: ack,
+  config: transportConfigSchema,
+});
+
+const reliable = { seq, ack: ack.optional() };
+
+export const connectionCreatedFrameSchema = z.object({
+  t: z.literal('connectionCreated'),
+  ...reliable,
+  connection: connectionInfoSchema,
+});
+export const connectionDestroyedFrameSchema = z.object({
+  t: z.literal('connectionDestroyed'),
+  ...reliable,
+  connectionId: idSchema,
+  reason: reasonSchema,
+});
+export const connectionReconnectingFrameSchema = z.object({
+  t: z.literal('connectionReconnecting'),
+  ...reliable,
+  connectionId: idSchema,
+});
+export const connectionReconnectedFrameSchema = z.object({
+  t: z.literal('connectionReconnected'),
+  ...reliable,
+  connectionId: idSchema,
+});
+export const streamCreatedFrameSchema = z.object({
+  t: z.literal('streamCreated'),
+  ...reliable,
+  stream: streamInfoSchema,
+});
+export const streamDestroyedFrameSchema = z.object({
+  t: z.literal('streamDestroyed'),
+  ...reliable,
+  streamId: idSchema,
+  connectionId: idSchema,
+  reason: reasonSchema,
+});
+export const signalEventFrameSchema = z.object({
+  t: z.literal('signal'),
+  ...reliable,
+  /** Sender's connection id; null when the server API sent it. */
+  from: idSchema.nullable(),
+  type: z.string(),
+  data: z.string(),
+  /** Set when the signal was addressed to this connection only. */
+  to: idSchema.optional(),
+});
+export const replyFrameSchema = z.object({
+  t: z.literal('reply'),
+  ...reliable,
+  /** The client seq this answers. */
+  re: z.number().int().positive(),
+  ok: z.boolean(),
+  code: z.string().optional(),
+  message: z.string().optional(),
+  stream: streamInfoSchema.optional(),
+});
+
+export const serverAckFrameSchema = z.object({ t: z.literal('ack'), ack });
+export const serverHeartbeatFrameSchema = z.object({ t: z.literal('hb'), ack: ack.optional() });
+export const errorFrameSchema = z.object({
+  t: z.literal('error'),
+  code: z.string(),
+  message: z.string(),
+  /** The client seq it concerns, when the bad frame had one. */
+  re: z.number().int().optional(),
+});
+/** The server ends the connection: sent just before closing, so the reason survives a close frame lost in transit. */
+export const byeFrameSchema = z.object({
+  t: z.literal('bye'),
+  reason: reasonSchema,
+  code: z.string(),
+  message: z.string(),
+});
+
+export const serverEventFrameSchema = z.discriminatedUnion('t', [
+  connectionCreatedFrameSchema,
+  connectionDestroyedFrameSchema,
+  connectionReconnectingFrameSchema,
+  connectionReconnectedFrameSchema,
+  streamCreatedFrameSchema,
+  streamDestroyedFrameSchema,
+  signalEventFrameSchema,
+  replyFrameSchema,
+]);
+
+export const serverFrameSchema = z.discriminatedUnion('t', [
+  welcomeFrameSchema,
+  resumedFrameSchema,
+  connectionCreatedFrameSchema,
+  connectionDestroyedFrameSchema,
+  connectionReconnectingFrameSchema,
+  connectionReconnectedFrameSchema,
+  streamCreatedFrameSchema,
+  streamDestroyedFrameSchema,
+  signalEventFrameSchema,
+  replyFrameSchema,
+  serverAckFrameSchema,
+  serverHeartbeatFrameSchema,
+  errorFrameSchema,
+  byeFrameSchema,
+]);
+
+export type ServerFrame = z.infer<typeof serverFrameSchema>;
+export type WelcomeFrame = z.infer<typeof welcomeFrameSchema>;
+export type ResumedFrame = z.infer<typeof resumedFrameSchema>;
+export type ReplyFrame = z.infer<typeof replyFrameSchema>;
+export type ByeFrame = z.infer<typeof byeFrameSchema>;
+/** Server frames that carry a sequence number. */
+export type ServerEventFrame = z.infer<typeof serverEventFrameSchema>;
+/** A server event before the outbox numbers it. */
+export type ServerEvent = ServerEventFrame extends infer F
+  ? F extends ServerEventFrame
+    ? Omit<F, 'seq' | 'ack'>
+    : never
+  : never;

@@ -1,0 +1,45 @@
+/**
+ * Every limit the protocol enforces, in one place. PROTOCOL.md documents each one;
+ * both sides validate against these numbers so a client learns of a violation
+ * before the server has to refuse it.
+ */
+export const LIMITS = {
+  /** Signal `type`: 1..128 characters of SIGNAL_TYPE_ALPHABET. */
+  signalTypeMaxLength: 128,
+  /** Signal `data`: at most 8 KiB, counted in UTF-8 bytes. */
+  signalDataMaxBytes: 8 * 1024,
+  /** Connection data carried by a token: at most 1000 characters. */
+  connectionDataMaxLength: 1000,
+  /** Stream name: at most 256 characters. */
+  streamNameMaxLength: 256,
+  /** One WebSocket frame, in bytes. Larger frames close the connection with FRAME_TOO_LARGE. */
+  frameMaxBytes: 64 * 1024,
+  /** Signals per connection: a token bucket of this burst, refilled at this rate per second. */
+  signalBurst: 100,
+  signalRatePerSecond: 50,
+  /** Rejected frames (bad or rate limited) tolerated per 10 s before the server closes the connection. */
+  abuseStrikesPer10s: 50,
+  /** Streams one connection may publish at once. */
+  streamsPerConnection: 8,
+  /** Token lifetime: default and maximum, in seconds. */
+  tokenDefaultTtlSeconds: 24 * 60 * 60,
+  tokenMaxTtlSeconds: 30 * 24 * 60 * 60,
+} as const;
+
+/** Characters allowed in a signal type: letters, digits and `-_.~:`. */
+export const SIGNAL_TYPE_ALPHABET = /^[A-Za-z0-9\-_.~:]+$/;
+
+/** Size of a string in UTF-8 bytes, without allocating in the common all-ASCII case. */
+export function utf8Bytes(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) bytes += 1;
+    else if (c < 0x800) bytes += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      bytes += 4;
+      i++;
+    } else bytes += 3;
+  }
+  return bytes;
+}

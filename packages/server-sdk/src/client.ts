@@ -1,0 +1,195 @@
+import {
+  ERRORS,
+  TetherError,
+  apiConnectionsResponseSchema,
+  apiErrorResponseSchema,
+  apiSessionResponseSchema,
+  apiSignalBodySchema,
+  apiSignalResponseSchema,
+  apiStreamsResponseSchema,
+  checkSignal,
+  createSessionBodySchema,
+  isErrorCode,
+  type ApiConnectionsResponse,
+  type ApiSignalBody,
+  type ApiSignalResponse,
+  type ApiStreamsResponse,
+  type CreateSessionBody,
+  type ErrorCode,
+  type SessionInfo,
+} from '@tether/protocol';
+import { createApiToken } from './api-token.js';
+import { checkCredentials, describeIssues } from './credentials.js';
+import { createToken, type CreateTokenOptions } from './tokens.js';
+
+export interface TetherApiOptions {
+  /** Base URL of the Tether server, e.g. `https://tether.example.com`; routes are under `/v1`. */
+  url: string;
+  apiKey: string;
+  apiSecret: string;
+  /** Default `globalThis.fetch`. */
+  fetch?: typeof globalThis.fetch;
+}
+
+export type TokenOptions = Omit<CreateTokenOptions, 'apiKey' | 'apiSecret' | 'sessionId'>;
+
+/** What a protocol response schema offers, typed without depending on zod directly. */
+interface Schema<T> {
+  safeParse(value: unknown): { success: true; data: T } | { success: false; error: { issues: readonly Issue[] } };
+}
+interface Issue {
+  path: readonly PropertyKey[];
+  message: string;
+}
+
+type Method = 'GET' | 'POST' | 'DELETE';
+
+/** Typed calls to the Tether HTTP API; each call is authorised by a fresh API token. */
+export class TetherApi {
+  readonly url: string;
+  readonly apiKey: string;
+  readonly #apiSecret: string;
+  readonly #fetch: typeof globalThis.fetch;
+
+  constructor(options: TetherApiOptions) {
+    const { url, apiKey, apiSecret } = options;
+    checkCredentials(apiKey, apiSecret);
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(url);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:'))
+      throw new TetherError('INVALID_ARGUMENT', `url must be an http(s) URL, got ${JSON.stringify(url)}`);
+    this.url = url.replace(/\/+$/, '');
+    this.apiKey = apiKey;
+    this.#apiSecret = apiSecret;
+    const fetchFn = options.fetch ?? globalThis.fetch;
+    if (typeof fetchFn !== 'function') throw new TetherError('INVALID_ARGUMENT', 'no fetch: pass options.fetch');
+    this.#fetch = (input, init) => fetchFn(input, init);
+  }
+
+  /** `POST /v1/sessions`. */
+  async createSession(body: CreateSessionBody = {}): Promise<SessionInfo> {
+    const parsed = createSessionBodySchema.safeParse(body);
+    if (!parsed.success) throw new TetherError('INVALID_ARGUMENT', describeIssues(parsed.error.issues));
+    return this.#json('POST', ['sessions'], parsed.data, apiSessionResponseSchema);
+  }
+
+  /** `GET /v1/sessions/:sessionId`. */
+  async getSession(sessionId: string): Promise<SessionInfo> {
+    return this.#json('GET', ['sessions', id('sessionId', sessionId)], undefined, apiSessionResponseSchema);
+  }
+
+  /** `GET /v1/sessions/:sessionId/connections`. */
+  async listConnections(sessionId: string): Promise<ApiConnectionsResponse['connections']> {
+    const path = ['sessions', id('sessionId', sessionId), 'connections'];
+    return (await this.#json('GET', path, undefined, apiConnectionsResponseSchema)).connections;
+  }
+
+  /** `GET /v1/sessions/:sessionId/streams`. */
+  async listStreams(sessionId: string): Promise<ApiStreamsResponse['streams']> {
+    const path = ['sessions', id('sessionId', sessionId), 'streams'];
+    return (await this.#json('GET', path, undefined, apiStreamsResponseSchema)).streams;
+  }
+
+  /** `POST /v1/sessions/:sessionId/signal`: to one connection (`to`) or to all of the session. */
+  async signal(sessionId: string, signal: ApiSignalBody): Promise<ApiSignalResponse> {
+    const path = ['sessions', id('sessionId', sessionId), 'signal'];
+    const problem = checkSignal(signal?.type, signal?.data);
+    if (problem) throw new TetherError(problem);
+    const parsed = apiSignalBodySchema.safeParse(signal);
+    if (!parsed.success) throw new TetherError('INVALID_ARGUMENT', `signal: ${describeIssues(parsed.error.issues)}`);
+    return this.#json('POST', path, parsed.data, apiSignalResponseSchema);
+  }
+
+  /** `DELETE /v1/sessions/:sessionId/connections/:connectionId`. */
+  async forceDisconnect(sessionId: string, connectionId: string): Promise<void> {
+    const path = ['sessions', id('sessionId', sessionId), 'connections', id('connectionId', connectionId)];
+    await this.#send('DELETE', path);
+  }
+
+  /** `DELETE /v1/sessions/:sessionId/streams/:streamId`. */
+  async forceUnpublish(sessionId: string, streamId: string): Promise<void> {
+    const path = ['sessions', id('sessionId', sessionId), 'streams', id('streamId', streamId)];
+    await this.#send('DELETE', path);
+  }
+
+  /** A client token for `sessionId`, signed with this project's credentials. */
+  createToken(sessionId: string, opts: TokenOptions = {}): Promise<string> {
+    return createToken({ ...opts, apiKey: this.apiKey, apiSecret: this.#apiSecret, sessionId });
+  }
+
+  async #json<T>(method: Method, path: string[], body: unknown, schema: Schema<T>): Promise<T> {
+    const { response, where } = await this.#send(method, path, body);
+    let json: unknown;
+    try {
+      json = JSON.parse(await response.text());
+    } catch {
+      throw new TetherError('INTERNAL', `${where} answered HTTP ${response.status} without a JSON body`);
+    }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success)
+      throw new TetherError('INTERNAL', `${where} answered an unexpected body: ${describeIssues(parsed.error.issues)}`);
+    return parsed.data;
+  }
+
+  /** Sends one authorised request; resolves with a 2xx response, throws TetherError otherwise. */
+  async #send(method: Method, path: string[], body?: unknown): Promise<{ response: Response; where: string }> {
+    const url = `${this.url}/v1/${path.map(encodeURIComponent).join('/')}`;
+    const where = `${method} ${url}`;
+    const token = await createApiToken({ apiKey: this.apiKey, apiSecret: this.#apiSecret });
+    const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'application/json' };
+    const init: RequestInit = { method, headers };
+    if (body !== undefined) {
+      headers['content-type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    let response: Response;
+    try {
+      response = await this.#fetch(url, init);
+    } catch (err) {
+      throw new TetherError('CONNECT_FAILED', `${where}: ${describeCause(err)}`);
+    }
+    if (!response.ok) throw await errorFrom(response, where);
+    return { response, where };
+  }
+}
+
+/** The TetherError a non-2xx response stands for: its `{code, message}` body, else INTERNAL. */
+async function errorFrom(response: Response, where: string): Promise<TetherError> {
+  const status = `HTTP ${response.status}`;
+  let json: unknown;
+  try {
+    json = JSON.parse(await response.text());
+  } catch {
+    json = undefined;
+  }
+  const parsed = apiErrorResponseSchema.safeParse(json);
+  if (!parsed.success) return new TetherError('INTERNAL', `${where} answered ${status} ${response.statusText} without a Tether error body`);
+  const { code, message } = parsed.data;
+  if (!isErrorCode(code)) return new TetherError('INTERNAL', `${code}: ${message} (${status})`);
+  const detail = serverDetail(code, message);
+  return new TetherError(code, detail ? `${detail} (${status})` : status);
+}
+
+/** The detail of a server's TetherError message, without the code prefix and fix suffix we add again. */
+function serverDetail(code: ErrorCode, message: string): string {
+  const fix = ERRORS[code].message;
+  let detail = message.startsWith(`${code}: `) ? message.slice(code.length + 2) : message;
+  if (detail === fix) return '';
+  if (detail.endsWith(` — ${fix}`)) detail = detail.slice(0, -(fix.length + 3));
+  return detail;
+}
+
+function id(name: string, value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0) throw new TetherError('INVALID_ARGUMENT', `${name} must be a non-empty string`);
+  return value;
+}
+
+function describeCause(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const cause = (err as { cause?: unknown }).cause;
+  return cause instanceof Error ? `${err.message} (${cause.message})` : err.message;
+}

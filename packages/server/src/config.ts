@@ -1,0 +1,31 @@
+import type { TransportConfig } from '@tether/protocol';
+import type { OutboxLimits } from './outbox.js';
+import type { Project } from './projects.js';
+
+/** Defaults, documented in the README: tuned to notice a dead transport in ~4 s. */
+export const DEFAULTS = {
+  port: 7100,
+  host: '127.0.0.1',
+  dataDir: '.tether',
+  transport: {
+    heartbeatIntervalMs: 1000,
+    heartbeatTimeoutMs: 4000,
+    reconnectWindowMs: 30_000,
+    ackDelayMs: 50,
+  } satisfies TransportConfig,
+  outbox: { maxFrames: 4096, maxBytes: 4 * 1024 * 1024 } satisfies OutboxLimits,
+};
+
+export interface ServerOptions {
+  /** Port of the WebSocket endpoint and HTTP API (0 picks a free one). Default 7100. */
+  port?: number;
+  host?: string;
+  /** Projects to accept; without any, a development project is created (and persisted in dataDir). */
+  projects?: Project[];
+  /** Where the development project is kept. Default `.tether` in the working directory. */
+  dataDir?: string;
+  transport?: Partial<TransportConfig>;
+  outbox?: Partial<OutboxLimits>;
+  /** pino level; `silent` in tests. Default `info`. */
+  logLevel?: string;
+}

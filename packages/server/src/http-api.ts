@@ -1,0 +1,127 @@
+import {
+  ERRORS,
+  TetherError,
+  apiSignalBodySchema,
+  createSessionBodySchema,
+  type ErrorCode,
+} from '@tether/protocol';
+import { createSessionId, parseSessionId, verifyApiToken } from '@tether/server-sdk';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { z } from 'zod';
+import type { Hub } from './hub.js';
+import type { Metrics } from './metrics.js';
+import type { Projects } from './projects.js';
+
+const STATUS: Partial<Record<ErrorCode, number>> = {
+  API_AUTH_MISSING: 401,
+  API_AUTH_INVALID: 401,
+  API_NOT_FOUND: 404,
+  SESSION_INVALID: 404,
+  CONNECTION_NOT_FOUND: 404,
+  STREAM_NOT_FOUND: 404,
+  SIGNAL_TARGET_NOT_FOUND: 404,
+  INTERNAL: 500,
+};
+
+function send(reply: FastifyReply, code: ErrorCode, detail?: string) {
+  const message = detail ? `${detail} — ${ERRORS[code].message}` : ERRORS[code].message;
+  return reply.code(STATUS[code] ?? 400).send({ code, message });
+}
+
+function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
+  const parsed = schema.safeParse(body ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new TetherError('API_BODY_INVALID', `${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`);
+  }
+  return parsed.data;
+}
+
+/**
+ * The HTTP API for application back ends. Every `/v1` route needs a short-lived project
+ * JWT; a session id is only visible to the project that created it.
+ */
+export function registerHttpApi(app: FastifyInstance, hub: Hub, projects: Projects, metrics: Metrics, now: () => number): void {
+  const lookup = (key: string) => projects.secretFor(key);
+
+  app.setErrorHandler((err, _req, reply) => {
+    if (err instanceof TetherError) return reply.code(STATUS[err.code] ?? 400).send({ code: err.code, message: err.message });
+    const status = (err as { statusCode?: number }).statusCode;
+    if (status && status < 500) return send(reply, 'API_BODY_INVALID', (err as Error).message);
+    app.log.error({ err }, 'http api failure');
+    return send(reply, 'INTERNAL');
+  });
+  app.setNotFoundHandler((req, reply) => send(reply, 'API_NOT_FOUND', `${req.method} ${req.url}`));
+
+  app.get('/health', async () => ({ ok: true }));
+  app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+
+  const authenticate = async (req: FastifyRequest): Promise<string> => {
+    const header = req.headers.authorization;
+    if (!header?.startsWith('Bearer ')) throw new TetherError('API_AUTH_MISSING');
+    const { apiKey } = await verifyApiToken(header.slice('Bearer '.length), lookup, { now: now() });
+    return apiKey;
+  };
+  /** The session named in the path, if the caller's project owns it. */
+  const ownSession = async (req: FastifyRequest<{ Params: { sessionId: string } }>) => {
+    const apiKey = await authenticate(req);
+    const session = parseSessionId(req.params.sessionId, lookup);
+    if (session.apiKey !== apiKey) throw new TetherError('SESSION_INVALID', 'the session belongs to another project');
+    const { apiKey: _k, ...info } = session;
+    return { info, room: hub.rooms.get(info.sessionId) };
+  };
+
+  type P = { Params: { sessionId: string } };
+  type PC = { Params: { sessionId: string; connectionId: string } };
+  type PS = { Params: { sessionId: string; streamId: string } };
+
+  app.post('/v1/sessions', async (req, reply) => {
+    const apiKey = await authenticate(req);
+    const body = parseBody(createSessionBodySchema, req.body);
+    const apiSecret = projects.secretFor(apiKey) as string;
+    const sessionId = createSessionId({ apiKey, apiSecret, ...body, now: now() });
+    const { apiKey: _k, ...info } = parseSessionId(sessionId, lookup);
+    return reply.code(201).send(info);
+  });
+
+  app.get<P>('/v1/sessions/:sessionId', async (req) => (await ownSession(req)).info);
+
+  app.get<P>('/v1/sessions/:sessionId/connections', async (req) => {
+    const { room } = await ownSession(req);
+    const connections = room
+      ? [...room.connections.values()].map((c) => ({ ...c.info, reconnecting: c.state === 'interrupted' }))
+      : [];
+    return { connections };
+  });
+
+  app.get<P>('/v1/sessions/:sessionId/streams', async (req) => {
+    const { room } = await ownSession(req);
+    return { streams: room ? [...room.streams.values()] : [] };
+  });
+
+  app.post<P>('/v1/sessions/:sessionId/signal', async (req, reply) => {
+    const { room } = await ownSession(req);
+    const body = parseBody(apiSignalBodySchema, req.body);
+    if (!room) {
+      if (body.to !== undefined) throw new TetherError('SIGNAL_TARGET_NOT_FOUND', body.to);
+      return { delivered: 0 };
+    }
+    const result = room.signalFromServer(body.type, body.data, body.to);
+    if ('error' in result) return send(reply, result.error);
+    return result;
+  });
+
+  app.delete<PC>('/v1/sessions/:sessionId/connections/:connectionId', async (req, reply) => {
+    const { room } = await ownSession(req);
+    const conn = room?.connections.get(req.params.connectionId);
+    if (!room || !conn) throw new TetherError('CONNECTION_NOT_FOUND', req.params.connectionId);
+    room.destroy(conn, 'forceDisconnected');
+    return reply.code(204).send();
+  });
+
+  app.delete<PS>('/v1/sessions/:sessionId/streams/:streamId', async (req, reply) => {
+    const { room } = await ownSession(req);
+    if (!room?.forceUnpublish(req.params.streamId)) throw new TetherError('STREAM_NOT_FOUND', req.params.streamId);
+    return reply.code(204).send();
+  });
+}

@@ -1,0 +1,95 @@
+import type { ServerEvent } from '@tether/protocol';
+
+export interface OutboxLimits {
+  /** Unacknowledged frames kept for replay. */
+  maxFrames: number;
+  /** Their total size in bytes (UTF-16 length of the encoded JSON, a close upper bound of the wire size for ASCII). */
+  maxBytes: number;
+}
+
+export const DEFAULT_OUTBOX_LIMITS: OutboxLimits = { maxFrames: 4096, maxBytes: 4 * 1024 * 1024 };
+
+export class OutboxOverflowError extends Error {
+  constructor(readonly frames: number, readonly bytes: number) {
+    super(`outbox overflow: ${frames} frames, ${bytes} bytes unacknowledged`);
+  }
+}
+
+/**
+ * Encodes an event body once for a whole fan-out: each receiver only prefixes its own
+ * sequence number, so a signal to 1,000 connections costs one JSON.stringify.
+ */
+export function encodeEventBody(event: ServerEvent): string {
+  return JSON.stringify(event);
+}
+
+/**
+ * The per-connection reliable outbox, which is also its replay log: every event gets the
+ * next sequence number and stays here until the client acknowledges it. A resume replays
+ * what is after the client's acknowledgement. Bounded in count and bytes.
+ */
+export class Outbox {
+  private frames: string[] = [];
+  private head = 0;
+  private bytes = 0;
+  /** Highest seq assigned. */
+  private lastSeq = 0;
+  /** Highest seq the client acknowledged. */
+  private acked = 0;
+
+  constructor(private readonly limits: OutboxLimits = DEFAULT_OUTBOX_LIMITS) {}
+
+  get seq(): number {
+    return this.lastSeq;
+  }
+  get ackedSeq(): number {
+    return this.acked;
+  }
+  get pendingFrames(): number {
+    return this.lastSeq - this.acked;
+  }
+  get pendingBytes(): number {
+    return this.bytes;
+  }
+
+  /** Numbers a pre-encoded event body and keeps it; returns the frame to send. Throws OutboxOverflowError past a limit. */
+  push(body: string): string {
+    const seq = this.lastSeq + 1;
+    const frame = `{"seq":${seq},${body.slice(1)}`;
+    if (this.pendingFrames + 1 > this.limits.maxFrames || this.bytes + frame.length > this.limits.maxBytes) {
+      throw new OutboxOverflowError(this.pendingFrames + 1, this.bytes + frame.length);
+    }
+    this.lastSeq = seq;
+    this.frames.push(frame);
+    this.bytes += frame.length;
+    return frame;
+  }
+
+  /**
+   * Cumulative acknowledgement. Returns false when `ack` is beyond what was sent
+   * (a broken or malicious client); an old ack is harmless and ignored.
+   */
+  ack(ack: number): boolean {
+    if (ack > this.lastSeq) return false;
+    while (this.acked < ack) {
+      const frame = this.frames[this.head];
+      this.frames[this.head] = '';
+      this.head++;
+      this.bytes -= frame?.length ?? 0;
+      this.acked++;
+    }
+    // Compact now and then so the array does not grow forever.
+    if (this.head > 1024 && this.head * 2 > this.frames.length) {
+      this.frames = this.frames.slice(this.head);
+      this.head = 0;
+    }
+    return true;
+  }
+
+  /** Frames after `ack`, to replay on resume; undefined if `ack` is outside what this outbox can replay. */
+  after(ack: number): string[] | undefined {
+    if (ack < this.acked || ack > this.lastSeq) return undefined;
+    const start = this.head + (ack - this.acked);
+    return this.frames.slice(start);
+  }
+}

@@ -1,0 +1,194 @@
+import { randomUUID } from 'node:crypto';
+import {
+  ERRORS,
+  LIMITS,
+  checkSignal,
+  errorNumber,
+  type ClientOpFrame,
+  type ErrorCode,
+  type PeerConnection,
+  type Reason,
+  type ServerEvent,
+  type SessionInfo,
+  type StreamInfo,
+} from '@tether/protocol';
+import type { Connection } from './connection.js';
+import { encodeEventBody } from './outbox.js';
+
+export interface RoomHooks {
+  /** A connection ended for good (for tombstones, metrics and logs). */
+  onDestroyed(conn: Connection, reason: Reason): void;
+  /** The last connection left. */
+  onEmpty(room: Room): void;
+}
+
+type OpResult = { ok: true; stream?: StreamInfo } | { ok: false; code: ErrorCode; detail?: string };
+
+/** The code a connection is closed with for each reason. */
+const CLOSE_CODE: Record<Reason, ErrorCode> = {
+  clientDisconnected: 'LEFT',
+  networkDisconnected: 'NETWORK_DISCONNECTED',
+  forceDisconnected: 'FORCE_DISCONNECTED',
+  forceUnpublished: 'FORCE_DISCONNECTED',
+  tokenExpired: 'TOKEN_EXPIRED',
+  serverShutdown: 'SERVER_SHUTDOWN',
+  bufferOverflow: 'BUFFER_OVERFLOW',
+  protocolError: 'ABUSE_CLOSED',
+  resumeFailed: 'RESUME_UNKNOWN_CONNECTION',
+};
+
+/**
+ * The live state of one session on this server: its connections and streams, presence
+ * fan-out and the semantics of every client operation. Knows nothing of sockets.
+ */
+export class Room {
+  readonly connections = new Map<string, Connection>();
+  readonly streams = new Map<string, StreamInfo>();
+
+  constructor(
+    readonly session: SessionInfo,
+    private readonly hooks: RoomHooks,
+    private readonly now: () => number,
+  ) {}
+
+  get id(): string {
+    return this.session.sessionId;
+  }
+
+  /** Everyone else, as a joining client should see them. */
+  peersOf(conn: Connection): PeerConnection[] {
+    const peers: PeerConnection[] = [];
+    for (const other of this.connections.values())
+      if (other !== conn) peers.push({ ...other.info, ...(other.state === 'interrupted' ? { reconnecting: true } : {}) });
+    return peers;
+  }
+
+  join(conn: Connection): void {
+    this.broadcast({ t: 'connectionCreated', connection: conn.info }, conn);
+    this.connections.set(conn.id, conn);
+  }
+
+  /** Sends one event to every connection but `except`; the body is encoded once. */
+  broadcast(event: ServerEvent, except?: Connection): number {
+    const body = encodeEventBody(event);
+    let n = 0;
+    // Copy: a delivery can overflow an outbox and destroy a connection mid-loop.
+    for (const conn of [...this.connections.values()]) {
+      if (conn === except) continue;
+      conn.deliverEncoded(body);
+      n++;
+    }
+    return n;
+  }
+
+  interrupted(conn: Connection): void {
+    this.broadcast({ t: 'connectionReconnecting', connectionId: conn.id }, conn);
+  }
+
+  resumed(conn: Connection, wasInterrupted: boolean): void {
+    if (wasInterrupted) this.broadcast({ t: 'connectionReconnected', connectionId: conn.id }, conn);
+  }
+
+  /** Applies one client operation (already known to be the next in sequence) and replies. */
+  apply(conn: Connection, op: ClientOpFrame): void {
+    const result = this.run(conn, op);
+    if (conn.state === 'closed') return;
+    if (result.ok) conn.deliver({ t: 'reply', re: op.seq, ok: true, ...(result.stream ? { stream: result.stream } : {}) });
+    else {
+      const message = result.detail ? `${result.detail} — ${ERRORS[result.code].message}` : ERRORS[result.code].message;
+      conn.deliver({ t: 'reply', re: op.seq, ok: false, code: result.code, message });
+    }
+  }
+
+  /** A signal from the server API (`from: null`). */
+  signalFromServer(type: string, data: string, to?: string): { delivered: number } | { error: ErrorCode } {
+    const bad = checkSignal(type, data);
+    if (bad) return { error: bad };
+    if (to !== undefined) {
+      const target = this.connections.get(to);
+      if (!target) return { error: 'SIGNAL_TARGET_NOT_FOUND' };
+      target.deliver({ t: 'signal', from: null, type, data, to });
+      return { delivered: 1 };
+    }
+    return { delivered: this.broadcast({ t: 'signal', from: null, type, data }) };
+  }
+
+  /** Ends a connection for good: its streams go, the others are told, its transport is closed with a bye. */
+  destroy(conn: Connection, reason: Reason): void {
+    if (conn.state === 'closed' || this.connections.get(conn.id) !== conn) return;
+    this.connections.delete(conn.id);
+    for (const streamId of conn.streams) this.destroyStream(streamId, reason, conn);
+    const code = CLOSE_CODE[reason];
+    const bye = JSON.stringify({ t: 'bye', reason, code, message: ERRORS[code].message });
+    conn.close(errorNumber(code), reason, bye);
+    this.broadcast({ t: 'connectionDestroyed', connectionId: conn.id, reason });
+    this.hooks.onDestroyed(conn, reason);
+    if (this.connections.size === 0) this.hooks.onEmpty(this);
+  }
+
+  forceUnpublish(streamId: string): boolean {
+    if (!this.streams.has(streamId)) return false;
+    this.destroyStream(streamId, 'forceUnpublished');
+    return true;
+  }
+
+  private run(conn: Connection, op: ClientOpFrame): OpResult {
+    switch (op.t) {
+      case 'signal': {
+        const bad = checkSignal(op.type, op.data);
+        if (bad) return { ok: false, code: bad };
+        if (!conn.signals.take()) return { ok: false, code: 'RATE_LIMITED' };
+        if (op.to !== undefined) {
+          const target = this.connections.get(op.to);
+          if (!target) return { ok: false, code: 'SIGNAL_TARGET_NOT_FOUND', detail: op.to };
+          target.deliver({ t: 'signal', from: conn.id, type: op.type, data: op.data, to: op.to });
+        } else {
+          this.broadcast({ t: 'signal', from: conn.id, type: op.type, data: op.data });
+        }
+        return { ok: true };
+      }
+      case 'publish': {
+        if (conn.role === 'subscriber') return { ok: false, code: 'NOT_PERMITTED', detail: 'a subscriber cannot publish' };
+        if (conn.streams.size >= LIMITS.streamsPerConnection) return { ok: false, code: 'STREAM_LIMIT' };
+        const stream: StreamInfo = {
+          streamId: randomUUID(),
+          connectionId: conn.id,
+          ...op.stream,
+          creationTime: this.now(),
+        };
+        this.streams.set(stream.streamId, stream);
+        conn.streams.add(stream.streamId);
+        this.broadcast({ t: 'streamCreated', stream }, conn);
+        return { ok: true, stream };
+      }
+      case 'unpublish': {
+        const stream = this.streams.get(op.streamId);
+        if (!stream) return { ok: false, code: 'STREAM_NOT_FOUND', detail: op.streamId };
+        if (stream.connectionId !== conn.id) return { ok: false, code: 'NOT_PERMITTED', detail: 'not your stream; a moderator uses forceUnpublish' };
+        this.destroyStream(op.streamId, 'clientDisconnected', conn);
+        return { ok: true };
+      }
+      case 'forceDisconnect': {
+        if (conn.role !== 'moderator') return { ok: false, code: 'NOT_PERMITTED', detail: 'only a moderator can force-disconnect' };
+        const target = this.connections.get(op.connectionId);
+        if (!target) return { ok: false, code: 'CONNECTION_NOT_FOUND', detail: op.connectionId };
+        this.destroy(target, 'forceDisconnected');
+        return { ok: true };
+      }
+      case 'forceUnpublish': {
+        if (conn.role !== 'moderator') return { ok: false, code: 'NOT_PERMITTED', detail: 'only a moderator can force-unpublish' };
+        if (!this.forceUnpublish(op.streamId)) return { ok: false, code: 'STREAM_NOT_FOUND', detail: op.streamId };
+        return { ok: true };
+      }
+    }
+  }
+
+  /** Removes a stream and tells everyone but `quietTo` (its owner when the owner asked for it). */
+  private destroyStream(streamId: string, reason: Reason, quietTo?: Connection): void {
+    const stream = this.streams.get(streamId);
+    if (!stream) return;
+    this.streams.delete(streamId);
+    this.connections.get(stream.connectionId)?.streams.delete(streamId);
+    this.broadcast({ t: 'streamDestroyed', streamId, connectionId: stream.connectionId, reason }, quietTo);
+  }
+}

@@ -1,0 +1,91 @@
+import { systemClock, type Clock, type TransportConfig } from '@tether/protocol';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { pino, type Logger } from 'pino';
+import { WebSocketServer } from 'ws';
+import { DEFAULTS, type ServerOptions } from './config.js';
+import { registerHttpApi } from './http-api.js';
+import { Hub } from './hub.js';
+import { createMetrics } from './metrics.js';
+import type { OutboxLimits } from './outbox.js';
+import { Projects, loadOrCreateDevProject, type Project } from './projects.js';
+import { serveSocket } from './socket.js';
+
+/** Path of the client WebSocket endpoint. */
+export const WS_PATH = '/v1/ws';
+
+export interface TetherServer {
+  /** `http://host:port` — clients and the server SDK take this URL. */
+  readonly url: string;
+  readonly port: number;
+  readonly projects: Projects;
+  /** Set when no project was configured and a development project is in use. */
+  readonly devProject: (Project & { created: boolean }) | undefined;
+  readonly hub: Hub;
+  readonly http: FastifyInstance;
+  readonly log: Logger;
+  /** Ends every connection with `serverShutdown` and stops listening. */
+  close(): Promise<void>;
+}
+
+/** Starts a Tether server: WebSocket endpoint and HTTP API on one port. */
+export async function startServer(options: ServerOptions = {}, clock: Clock = systemClock): Promise<TetherServer> {
+  const log = pino({ level: options.logLevel ?? 'info', base: undefined });
+  let devProject: TetherServer['devProject'];
+  let list = options.projects ?? [];
+  if (list.length === 0) {
+    const { project, created } = loadOrCreateDevProject(options.dataDir ?? DEFAULTS.dataDir);
+    devProject = { ...project, created };
+    list = [project];
+  }
+  const projects = new Projects(list);
+  const transport: TransportConfig = { ...DEFAULTS.transport, ...options.transport };
+  const outbox: OutboxLimits = { ...DEFAULTS.outbox, ...options.outbox };
+
+  const metrics = createMetrics(() => {
+    let connections = 0;
+    let interrupted = 0;
+    for (const room of hub.rooms.values())
+      for (const c of room.connections.values()) {
+        connections++;
+        if (c.state === 'interrupted') interrupted++;
+      }
+    return { sessions: hub.rooms.size, connections, interrupted };
+  });
+  const hub: Hub = new Hub({ clock, projects, transport, outbox, log, metrics });
+
+  const http = Fastify({ loggerInstance: log.child({ component: 'http' }, { level: 'warn' }), bodyLimit: 64 * 1024, routerOptions: { maxParamLength: 1024 } }) as unknown as FastifyInstance;
+  registerHttpApi(http, hub, projects, metrics, () => clock.now());
+
+  // A hard cap at the WebSocket layer; the protocol's own 64 KiB limit is checked per frame with its own code.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
+  http.server.on('upgrade', (req, socket, head) => {
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== WS_PATH) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => serveSocket(ws, hub, clock, log, metrics));
+  });
+
+  await http.listen({ port: options.port ?? DEFAULTS.port, host: options.host ?? DEFAULTS.host });
+  const address = http.server.address();
+  const port = typeof address === 'object' && address ? address.port : (options.port ?? DEFAULTS.port);
+  const host = options.host ?? DEFAULTS.host;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+  return {
+    url,
+    port,
+    projects,
+    devProject,
+    hub,
+    http,
+    log,
+    async close() {
+      hub.shutdown();
+      for (const ws of wss.clients) ws.terminate();
+      wss.close();
+      await http.close();
+    },
+  };
+}

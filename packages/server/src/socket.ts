@@ -1,0 +1,95 @@
+import { ERRORS, LIMITS, TetherError, decodeClientFrame, errorNumber, type Clock, type ErrorCode } from '@tether/protocol';
+import type { Logger } from 'pino';
+import type { RawData, WebSocket } from 'ws';
+import type { Link } from './connection.js';
+import type { Attached, Hub } from './hub.js';
+import type { Metrics } from './metrics.js';
+
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/**
+ * Glue between one WebSocket and the Hub: frame size, decoding, the handshake, then
+ * every frame to the hub. Each socket is one transport; a resume arrives on a new one.
+ */
+export function serveSocket(ws: WebSocket, hub: Hub, clock: Clock, log: Logger, metrics: Metrics): void {
+  let attached: Attached | undefined;
+  let handshaking = false;
+  let closed = false;
+  const link: Link = {
+    send: (text) => {
+      if (ws.readyState === ws.OPEN) {
+        metrics.framesOut.inc();
+        ws.send(text);
+      }
+    },
+    close: (code, reason) => ws.close(code, reason.slice(0, 120)),
+    terminate: () => ws.terminate(),
+  };
+  const refuse = (code: ErrorCode, detail?: string) => {
+    const message = detail ? `${detail} — ${ERRORS[code].message}` : ERRORS[code].message;
+    link.send(JSON.stringify({ t: 'error', code, message }));
+    ws.close(errorNumber(code), code);
+  };
+  const handshakeTimer = clock.setTimeout(() => {
+    if (!attached) refuse('HANDSHAKE_TIMEOUT');
+  }, HANDSHAKE_TIMEOUT_MS);
+
+  ws.on('message', (data: RawData, isBinary: boolean) => {
+    metrics.framesIn.inc();
+    const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : data.byteLength;
+    if (size > LIMITS.frameMaxBytes) {
+      if (attached) attached.room.destroy(attached.conn, 'protocolError');
+      else refuse('FRAME_TOO_LARGE');
+      return;
+    }
+    attached?.conn.received();
+    const text = isBinary ? '' : data.toString();
+    const decoded = decodeClientFrame(text);
+    if (!decoded.ok) {
+      if (attached) hub.reject(attached, decoded.code, decoded.message, decoded.seq);
+      else refuse(decoded.code, decoded.message);
+      return;
+    }
+    const frame = decoded.frame;
+    if (attached) {
+      hub.frame(attached, frame);
+      return;
+    }
+    if (handshaking) return; // frames before the welcome are not allowed; the client waits for it
+    if (frame.t !== 'connect' && frame.t !== 'resume') {
+      refuse('FRAME_UNEXPECTED', `expected connect or resume, got ${frame.t}`);
+      return;
+    }
+    handshaking = true;
+    const done = (at: Attached) => {
+      clock.clearTimeout(handshakeTimer);
+      attached = at;
+      if (closed) at.conn.linkLost(link);
+    };
+    const fail = (err: unknown) => {
+      clock.clearTimeout(handshakeTimer);
+      if (err instanceof TetherError) {
+        link.send(JSON.stringify({ t: 'error', code: err.code, message: err.message }));
+        ws.close(errorNumber(err.code), err.code);
+      }
+      else {
+        log.error({ err }, 'handshake failed');
+        refuse('INTERNAL');
+      }
+    };
+    if (frame.t === 'resume') {
+      try {
+        done(hub.resume(frame, link));
+      } catch (err) {
+        fail(err);
+      }
+    } else hub.connect(frame, link).then(done, fail);
+  });
+
+  ws.on('close', () => {
+    closed = true;
+    clock.clearTimeout(handshakeTimer);
+    attached?.conn.linkLost(link);
+  });
+  ws.on('error', (err) => log.debug({ err }, 'socket error'));
+}
