@@ -1,0 +1,143 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { LIMITS, TetherError, mediaModeSchema, archiveModeSchema, roleSchema } from '@tether/protocol';
+import { DEFAULTS, startServer } from '@tether/server';
+import { createSessionId, createToken } from '@tether/server-sdk';
+import { serveOptions, type ServeFlags } from './options.js';
+
+export const USAGE = `tether — self-hosted real-time sessions that reconnect by themselves
+
+Usage:
+  tether serve [options]            start the server (WebSocket endpoint + HTTP API, one port)
+  tether session [options]          create a session id (offline: session ids are signed, not stored)
+  tether token --session <id> [options]
+                                    print a client token for a session
+  tether help
+
+serve options (flag / environment variable, default):
+  --port <n>               TETHER_PORT                  ${DEFAULTS.port}
+  --host <addr>            TETHER_HOST                  ${DEFAULTS.host}
+  --project <key:secret>   TETHER_PROJECTS (comma-separated key:secret pairs)
+                           none: a development project is created and printed
+  --data-dir <dir>         TETHER_DATA_DIR              ${DEFAULTS.dataDir} (keeps the development project)
+  --reconnect-window <ms>  TETHER_RECONNECT_WINDOW_MS   ${DEFAULTS.transport.reconnectWindowMs}
+  --heartbeat-interval <ms> TETHER_HEARTBEAT_INTERVAL_MS ${DEFAULTS.transport.heartbeatIntervalMs}
+  --heartbeat-timeout <ms> TETHER_HEARTBEAT_TIMEOUT_MS  ${DEFAULTS.transport.heartbeatTimeoutMs}
+  --log-level <level>      TETHER_LOG_LEVEL             info
+
+session / token options:
+  --api-key <key> --api-secret <secret>   TETHER_API_KEY / TETHER_API_SECRET;
+                           default: the development project in --data-dir
+  --media-mode routed|relayed  --archive-mode manual|always      (session)
+  --role subscriber|publisher|moderator (default publisher)
+  --data <text> (≤ ${LIMITS.connectionDataMaxLength} chars)  --ttl <seconds> (default ${LIMITS.tokenDefaultTtlSeconds}, max ${LIMITS.tokenMaxTtlSeconds})   (token)
+`;
+
+/** Runs one CLI command; resolves with an exit code, or never for `serve` (until a signal). */
+export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number | undefined> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve':
+      return serve(rest, env);
+    case 'token':
+      return token(rest, env);
+    case 'session':
+      return session(rest, env);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return 0;
+    default:
+      throw new TetherError('INVALID_ARGUMENT', `unknown command "${command}"; run \`tether help\``);
+  }
+}
+
+async function serve(argv: string[], env: NodeJS.ProcessEnv): Promise<undefined> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'data-dir': { type: 'string' },
+      project: { type: 'string', multiple: true },
+      'reconnect-window': { type: 'string' },
+      'heartbeat-interval': { type: 'string' },
+      'heartbeat-timeout': { type: 'string' },
+      'log-level': { type: 'string' },
+    },
+  });
+  const server = await startServer(serveOptions(values as ServeFlags, env));
+  const lines = [`Tether is listening on ${server.url} (WebSocket endpoint ${server.url.replace(/^http/, 'ws')}/v1/ws)`];
+  if (server.devProject) {
+    lines.push(
+      `Development project (${server.devProject.created ? 'created' : 'loaded'} in ${join(values['data-dir'] ?? env.TETHER_DATA_DIR ?? DEFAULTS.dataDir, 'dev-project.json')}):`,
+      `  API key:    ${server.devProject.apiKey}`,
+      `  API secret: ${server.devProject.apiSecret}`,
+      'Configure real projects with --project key:secret or TETHER_PROJECTS before going to production.',
+    );
+  }
+  process.stdout.write(lines.join('\n') + '\n');
+  const stop = () => {
+    process.stdout.write('Shutting down: every client is told serverShutdown.\n');
+    void server.close().then(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return undefined;
+}
+
+function credentials(values: { 'api-key'?: string; 'api-secret'?: string; 'data-dir'?: string }, env: NodeJS.ProcessEnv) {
+  const apiKey = values['api-key'] ?? env.TETHER_API_KEY;
+  const apiSecret = values['api-secret'] ?? env.TETHER_API_SECRET;
+  if (apiKey && apiSecret) return { apiKey, apiSecret };
+  const file = join(values['data-dir'] ?? env.TETHER_DATA_DIR ?? DEFAULTS.dataDir, 'dev-project.json');
+  try {
+    const project = JSON.parse(readFileSync(file, 'utf8')) as { apiKey: string; apiSecret: string };
+    return { apiKey: project.apiKey, apiSecret: project.apiSecret };
+  } catch {
+    throw new TetherError('INVALID_ARGUMENT', `no --api-key/--api-secret given and no development project at ${file}; run \`tether serve\` once, or pass the project's credentials`);
+  }
+}
+
+const credentialOptions = {
+  'api-key': { type: 'string' },
+  'api-secret': { type: 'string' },
+  'data-dir': { type: 'string' },
+} as const;
+
+async function session(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { ...credentialOptions, 'media-mode': { type: 'string' }, 'archive-mode': { type: 'string' } },
+  });
+  const mediaMode = mediaModeSchema.safeParse(values['media-mode'] ?? 'routed');
+  const archiveMode = archiveModeSchema.safeParse(values['archive-mode'] ?? 'manual');
+  if (!mediaMode.success) throw new TetherError('INVALID_ARGUMENT', '--media-mode is routed or relayed');
+  if (!archiveMode.success) throw new TetherError('INVALID_ARGUMENT', '--archive-mode is manual or always');
+  process.stdout.write(createSessionId({ ...credentials(values, env), mediaMode: mediaMode.data, archiveMode: archiveMode.data }) + '\n');
+  return 0;
+}
+
+async function token(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { ...credentialOptions, session: { type: 'string' }, role: { type: 'string' }, data: { type: 'string' }, ttl: { type: 'string' } },
+  });
+  if (!values.session) throw new TetherError('INVALID_ARGUMENT', '--session <id> is required; create one with `tether session`');
+  const role = roleSchema.safeParse(values.role ?? 'publisher');
+  if (!role.success) throw new TetherError('INVALID_ARGUMENT', '--role is subscriber, publisher or moderator');
+  const ttl = values.ttl === undefined ? undefined : Number(values.ttl);
+  if (ttl !== undefined && !Number.isInteger(ttl)) throw new TetherError('INVALID_ARGUMENT', '--ttl is a whole number of seconds');
+  const jwt = await createToken({
+    ...credentials(values, env),
+    sessionId: values.session,
+    role: role.data,
+    ...(values.data !== undefined ? { data: values.data } : {}),
+    ...(ttl !== undefined ? { expireInSeconds: ttl } : {}),
+  });
+  process.stdout.write(jwt + '\n');
+  return 0;
+}

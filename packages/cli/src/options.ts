@@ -1,0 +1,59 @@
+import { TetherError } from '@tether/protocol';
+import type { Project, ServerOptions } from '@tether/server';
+
+/** Reads a whole number of milliseconds or a port; names the flag or variable that is wrong. */
+function int(name: string, value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new TetherError('INVALID_ARGUMENT', `${name} must be a whole number ≥ 0, got "${value}"`);
+  return n;
+}
+
+/** `key:secret,key2:secret2` → projects. */
+export function parseProjects(spec: string | undefined): Project[] | undefined {
+  if (!spec) return undefined;
+  return spec.split(',').map((pair) => {
+    const i = pair.indexOf(':');
+    if (i <= 0 || i === pair.length - 1)
+      throw new TetherError('INVALID_ARGUMENT', `a project is "apiKey:apiSecret", got "${pair}"`);
+    const apiSecret = pair.slice(i + 1);
+    if (apiSecret.length < 16) throw new TetherError('INVALID_ARGUMENT', `the secret of project "${pair.slice(0, i)}" must be at least 16 characters`);
+    return { apiKey: pair.slice(0, i), apiSecret };
+  });
+}
+
+export interface ServeFlags {
+  port?: string;
+  host?: string;
+  'data-dir'?: string;
+  project?: string[];
+  'reconnect-window'?: string;
+  'heartbeat-interval'?: string;
+  'heartbeat-timeout'?: string;
+  'log-level'?: string;
+}
+
+/** Flags win over environment variables, which win over the defaults. */
+export function serveOptions(flags: ServeFlags, env: NodeJS.ProcessEnv): ServerOptions {
+  const projects = parseProjects(flags.project?.join(',') || env.TETHER_PROJECTS);
+  const transport: NonNullable<ServerOptions['transport']> = {};
+  const window = int('--reconnect-window / TETHER_RECONNECT_WINDOW_MS', flags['reconnect-window'] ?? env.TETHER_RECONNECT_WINDOW_MS);
+  const interval = int('--heartbeat-interval / TETHER_HEARTBEAT_INTERVAL_MS', flags['heartbeat-interval'] ?? env.TETHER_HEARTBEAT_INTERVAL_MS);
+  const timeout = int('--heartbeat-timeout / TETHER_HEARTBEAT_TIMEOUT_MS', flags['heartbeat-timeout'] ?? env.TETHER_HEARTBEAT_TIMEOUT_MS);
+  if (window !== undefined) transport.reconnectWindowMs = window;
+  if (interval !== undefined) transport.heartbeatIntervalMs = interval;
+  if (timeout !== undefined) transport.heartbeatTimeoutMs = timeout;
+  if ((timeout ?? 4000) <= (interval ?? 1000))
+    throw new TetherError('INVALID_ARGUMENT', 'the heartbeat timeout must be longer than the heartbeat interval');
+  const port = int('--port / TETHER_PORT', flags.port ?? env.TETHER_PORT);
+  const options: ServerOptions = { transport };
+  if (port !== undefined) options.port = port;
+  const host = flags.host ?? env.TETHER_HOST;
+  if (host) options.host = host;
+  const dataDir = flags['data-dir'] ?? env.TETHER_DATA_DIR;
+  if (dataDir) options.dataDir = dataDir;
+  if (projects) options.projects = projects;
+  const logLevel = flags['log-level'] ?? env.TETHER_LOG_LEVEL;
+  if (logLevel) options.logLevel = logLevel;
+  return options;
+}

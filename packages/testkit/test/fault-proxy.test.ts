@@ -1,0 +1,392 @@
+import net, { type Socket } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FaultProxy } from '../src/fault-proxy.js';
+
+/** How long "nothing happens" is watched for. Generous, since only its absence is asserted. */
+const QUIET_MS = 300;
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const fn of cleanups.splice(0).reverse()) await fn();
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** For state with no event to wait on (the proxy's side of a socket): poll, with a generous limit. */
+async function eventually(predicate: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!predicate()) {
+    if (performance.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await sleep(10);
+  }
+}
+
+/** An echo server over real loopback sockets, which records what reached it. */
+interface Echo {
+  port: number;
+  sockets: Socket[];
+  received: number;
+  connections: number;
+}
+
+async function startEcho(): Promise<Echo> {
+  const echo: Echo = { port: 0, sockets: [], received: 0, connections: 0 };
+  const server = net.createServer((s) => {
+    echo.connections++;
+    echo.sockets.push(s);
+    s.on('error', () => {});
+    s.on('data', (chunk) => (echo.received += chunk.length));
+    s.pipe(s);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  echo.port = (server.address() as net.AddressInfo).port;
+  cleanups.push(() => {
+    for (const s of echo.sockets) s.destroy();
+    return new Promise((resolve) => server.close(resolve));
+  });
+  return echo;
+}
+
+async function startProxy(echo: Echo): Promise<FaultProxy> {
+  const proxy = await FaultProxy.start({ target: { host: '127.0.0.1', port: echo.port } });
+  cleanups.push(() => proxy.close());
+  return proxy;
+}
+
+/** A client socket that records everything it sees, with event-driven waits. */
+class Client {
+  data = Buffer.alloc(0);
+  readonly events: string[] = [];
+  errorCode: string | undefined;
+  private waiters: (() => void)[] = [];
+
+  constructor(readonly socket: Socket) {
+    cleanups.push(() => socket.destroy());
+    socket.on('data', (chunk: Buffer) => {
+      this.data = Buffer.concat([this.data, chunk]);
+      this.wake();
+    });
+    socket.on('end', () => this.record('end'));
+    socket.on('close', () => this.record('close'));
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      this.errorCode = err.code;
+      this.record('error');
+    });
+  }
+
+  static connect(port: number): Promise<Client> {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    const client = new Client(socket);
+    return new Promise((resolve, reject) => {
+      socket.once('connect', () => resolve(client));
+      socket.once('error', reject);
+    });
+  }
+
+  text(): string {
+    return this.data.toString();
+  }
+
+  until(predicate: () => boolean): Promise<void> {
+    if (predicate()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const check = () => (predicate() ? resolve() : this.waiters.push(check));
+      this.waiters.push(check);
+    });
+  }
+
+  untilBytes(n: number): Promise<void> {
+    return this.until(() => this.data.length >= n);
+  }
+
+  untilEvent(event: string): Promise<void> {
+    return this.until(() => this.events.includes(event));
+  }
+
+  /** Sends and waits for the echo of exactly these bytes; returns the round-trip time in ms. */
+  async roundTrip(text: string): Promise<number> {
+    const start = performance.now();
+    const expected = this.data.length + Buffer.byteLength(text);
+    this.socket.write(text);
+    await this.untilBytes(expected);
+    return performance.now() - start;
+  }
+
+  private record(event: string): void {
+    this.events.push(event);
+    this.wake();
+  }
+
+  private wake(): void {
+    for (const check of this.waiters.splice(0)) check();
+  }
+}
+
+const closedEvent = (s: Socket) =>
+  new Promise<{ hadError: boolean; code?: string }>((resolve) => {
+    let code: string | undefined;
+    s.on('error', (err: NodeJS.ErrnoException) => (code = err.code));
+    s.once('close', (hadError) => resolve({ hadError, code }));
+  });
+
+describe('FaultProxy', () => {
+  it('passes bytes both ways unchanged, and passes a clean close through', async () => {
+    const echo = await startEcho();
+    const proxy = await startProxy(echo);
+    expect(proxy.url).toBe(`ws://127.0.0.1:${proxy.port}`);
+    const c = await Client.connect(proxy.port);
+    await c.roundTrip('hello');
+    expect(c.text()).toBe('hello');
+    expect(proxy.connectionCount).toBe(1);
+
+    const bulk = randomBytes(1024 * 1024);
+    c.socket.write(bulk);
+    await c.untilBytes(5 + bulk.length);
+    expect(c.data.subarray(5).equals(bulk)).toBe(true);
+
+    c.socket.end();
+    await c.untilEvent('close');
+    expect(c.events).toEqual(['end', 'close']);
+    await eventually(() => proxy.connectionCount === 0);
+  });
+
+  it('blackhole drops bytes both ways and keeps the connection open; restore resumes flow', async () => {
+    const echo = await startEcho();
+    const proxy = await startProxy(echo);
+    const c = await Client.connect(proxy.port);
+    await c.roundTrip('ping');
+    const serverSide = echo.sockets[0]!;
+
+    proxy.blackhole();
+    c.socket.write('lost-up');
+    serverSide.write('lost-down');
+    await sleep(QUIET_MS);
+    expect(c.text()).toBe('ping');
+    expect(echo.received).toBe(4);
+    expect(c.events).toEqual([]); // no end, close or error: the path is silent, not closed
+    expect(proxy.connectionCount).toBe(1);
+
+    proxy.restore();
+    await c.roundTrip('after');
+    // The stream is ordered, so had either lost chunk been delivered it would show up here.
+    expect(c.text()).toBe('pingafter');
+    expect(echo.received).toBe(4 + 5);
+    expect(serverSide.destroyed).toBe(false);
+  });
+
+  it('discards rather than buffers while blackholed, so a sender is never stalled', async () => {
+    const echo = await startEcho();
+    const proxy = await startProxy(echo);
+    const c = await Client.connect(proxy.port);
+    proxy.blackhole();
+    // Far more than loopback socket buffers hold: the write completes only if the proxy keeps reading.
+    await new Promise<void>((resolve, reject) =>
+      c.socket.write(randomBytes(32 * 1024 * 1024), (err) => (err ? reject(err) : resolve())),
+    );
+    await sleep(QUIET_MS); // let the proxy read (and drop) what the kernel still holds
+    proxy.restore();
+    await c.roundTrip('after');
+    expect([c.data.length, echo.received]).toEqual([5, 5]);
+  });
+
+  it('blackholes connections made during a blackhole (the server never sees them) until restore', async () => {
+    const echo = await startEcho();
+    const proxy = await startProxy(echo);
+    proxy.blackhole();
+    const c = await Client.connect(proxy.port); // accepted: a dead path still completes the handshake
+    c.socket.write('lost');
+    await sleep(QUIET_MS);
+    expect(c.text()).toBe('');
+    expect(c.events).toEqual([]);
+    expect(echo.connections).toBe(0);
+    expect(proxy.connectionCount).toBe(1);
+
+    proxy.restore();
+    await c.roundTrip('after');
+    expect(c.text()).toBe('after');
+    expect(echo.connections).toBe(1);
+  });
+
+  it("blackhole({ newConnections: 'pass' }) leaves new connections working", async () => {
+    const echo = await startEcho();
+    const proxy = await startProxy(echo);
+    const old = await Client.connect(proxy.port);
+    proxy.blackhole({ newConnections: 'pass' });
+    const fresh = await Client.connect(proxy.port);
+    old.socket.write('lost');
+    await fresh.roundTrip('fresh');
+    expect(fresh.text()).toBe('fresh');
+    await sleep(QUIET_MS);
+    expect(old.text()).toBe('');
+    expect(old.events).toEqual([]);
+  });
+
+  it('holds back a FIN sent during a blackhole and delivers it on restore', async () => {
+    const echo = await startEcho();
+    const proxy = await startProxy(echo);
+    const c = await Client.connect(proxy.port);
+    await c.roundTrip('x');
+    const serverClosed = closedEvent(echo.sockets[0]!);
+    proxy.blackhole();
+    c.socket.end();
+    await sleep(QUIET_MS);
+    expect(echo.sockets[0]!.readableEnded).toBe(false);
+    proxy.restore();
+    expect(await serverClosed).toEqual({ hadError: false, code: undefined });
+  });
+
+  it('reset yields ECONNRESET on the client and on the server', async () => {
+    const echo = await startEcho();
+    const proxy = await startProxy(echo);
+    const c = await Client.connect(proxy.port);
+    await c.roundTrip('x');
+    const serverClosed = closedEvent(echo.sockets[0]!);
+    proxy.reset();
+    await c.untilEvent('close');
+    expect(c.errorCode).toBe('ECONNRESET');
+    expect(c.events).not.toContain('end');
+    expect(await serverClosed).toEqual({ hadError: true, code: 'ECONNRESET' });
+  });
+
+  it('closeAll ends every connection cleanly (FIN) on both sides', async () => {
+    const echo = await startEcho();
+    const proxy = await startProxy(echo);
+    const c = await Client.connect(proxy.port);
+    await c.roundTrip('x');
+    const serverClosed = closedEvent(echo.sockets[0]!);
+    proxy.closeAll();
+    await c.untilEvent('close');
+    expect(c.events).toEqual(['end', 'close']);
+    expect(c.errorCode).toBeUndefined();
+    expect(await serverClosed).toEqual({ hadError: false, code: undefined });
+  });
+
+  it('delay adds at least the latency per direction, keeps order, and 0 removes it', async () => {
+    const echo = await startEcho();
+    const proxy = await startProxy(echo);
+    const c = await Client.connect(proxy.port);
+    proxy.delay(150);
+    expect(await c.roundTrip('slow')).toBeGreaterThanOrEqual(300);
+
+    const expected: string[] = [];
+    for (let i = 0; i < 50; i++) {
+      expected.push(`<${i}>`);
+      c.socket.write(`<${i}>`);
+      if (i === 25) proxy.delay(0); // shrinking the delay mid-flight must not reorder
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await c.untilBytes(4 + expected.join('').length);
+    expect(c.text()).toBe(`slow${expected.join('')}`);
+
+    expect(await c.roundTrip('fast')).toBeLessThan(100);
+  });
+
+  it('throttle limits throughput per direction and 0 removes it', async () => {
+    const echo = await startEcho();
+    const proxy = await startProxy(echo);
+    const c = await Client.connect(proxy.port);
+    proxy.throttle(128 * 1024);
+    const payload = randomBytes(64 * 1024);
+    let start = performance.now();
+    c.socket.write(payload);
+    await c.untilBytes(payload.length);
+    expect(performance.now() - start).toBeGreaterThanOrEqual(400); // 0.5 s at the nominal rate
+    expect(c.data.equals(payload)).toBe(true);
+
+    proxy.throttle(0);
+    start = performance.now();
+    c.socket.write(payload);
+    await c.untilBytes(2 * payload.length);
+    expect(performance.now() - start).toBeLessThan(300);
+  });
+
+  it('rejects a delay or throttle that is not a number of ms or bytes per second', async () => {
+    const proxy = await startProxy(await startEcho());
+    expect(() => proxy.delay(-1)).toThrow(RangeError);
+    expect(() => proxy.delay(Number.NaN)).toThrow(RangeError);
+    expect(() => proxy.throttle(-1)).toThrow(RangeError);
+    proxy.throttle(Infinity);
+    proxy.delay(0);
+  });
+
+  it('switchPath leaves old connections open but dead, while a new connection works at once', async () => {
+    const echo = await startEcho();
+    const proxy = await startProxy(echo);
+    const old = await Client.connect(proxy.port);
+    await old.roundTrip('before');
+    proxy.switchPath();
+
+    const fresh = await Client.connect(proxy.port);
+    await fresh.roundTrip('fresh');
+    expect(fresh.text()).toBe('fresh');
+
+    old.socket.write('lost');
+    proxy.restore(); // a dead path stays dead
+    proxy.closeAll(); // and cannot carry a FIN either
+    await fresh.untilEvent('close');
+    await sleep(QUIET_MS);
+    expect(old.text()).toBe('before');
+    expect(old.events).toEqual([]);
+    expect(echo.sockets[0]!.destroyed).toBe(false);
+    expect(proxy.connectionCount).toBe(1);
+
+    await proxy.close(); // only close() ends it
+    await old.untilEvent('close');
+  });
+
+  it('refuseNew destroys new connections at once without reaching the server, until allowNew', async () => {
+    const echo = await startEcho();
+    const proxy = await startProxy(echo);
+    const existing = await Client.connect(proxy.port);
+    proxy.refuseNew();
+    const refused = new Client(net.connect({ host: '127.0.0.1', port: proxy.port }));
+    await refused.untilEvent('close');
+    expect(refused.text()).toBe('');
+    await existing.roundTrip('still');
+    expect(echo.connections).toBe(1);
+
+    proxy.allowNew();
+    const later = await Client.connect(proxy.port);
+    await later.roundTrip('later');
+    expect(echo.connections).toBe(2);
+  });
+
+  it('retarget sends new connections to the new target; existing ones stay where they were', async () => {
+    const a = await startEcho();
+    const b = await startEcho();
+    const proxy = await startProxy(a);
+    const first = await Client.connect(proxy.port);
+    await first.roundTrip('to-a');
+    proxy.retarget({ host: '127.0.0.1', port: b.port });
+    const second = await Client.connect(proxy.port);
+    await second.roundTrip('to-b');
+    await first.roundTrip('a-again');
+    expect([a.connections, a.received]).toEqual([1, 'to-a'.length + 'a-again'.length]);
+    expect([b.connections, b.received]).toEqual([1, 'to-b'.length]);
+  });
+
+  it('resets the client when the target refuses, as when the server is down', async () => {
+    const echo = await startEcho();
+    const proxy = await startProxy(echo);
+    const down = await startEcho();
+    const downPort = down.port;
+    await cleanups.pop()!(); // stop the second server: its port now refuses
+    proxy.retarget({ host: '127.0.0.1', port: downPort });
+    const c = await Client.connect(proxy.port);
+    await c.untilEvent('close');
+    expect(c.errorCode).toBe('ECONNRESET');
+  });
+
+  it('close stops listening and destroys every connection', async () => {
+    const echo = await startEcho();
+    const proxy = await startProxy(echo);
+    const c = await Client.connect(proxy.port);
+    await c.roundTrip('x');
+    await proxy.close();
+    await c.untilEvent('close');
+    expect(proxy.connectionCount).toBe(0);
+    await expect(Client.connect(proxy.port)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+});
