@@ -41,13 +41,16 @@ export interface SessionOptions {
   sessionId: string;
   /** Give up reconnecting after this long. Default: the server's window (30 s on a default server). */
   reconnectWindowMs?: number;
-  /** When to retry; default: at once, then exponential backoff with jitter up to 4 s. */
+  /** When to retry; default: at once, then exponential backoff with jitter up to 2 s. */
   reconnectPolicy?: ReconnectPolicy;
   /** When a resume is refused (server restarted, window passed), join again with the same token instead of ending. */
   rejoinOnResumeFailure?: boolean;
   /** Bounds of the queue of unanswered operations. */
   queue?: Partial<QueueLimits>;
-  /** Time allowed for one connect or resume attempt. Default 5 s. */
+  /**
+   * Time allowed for one connect or resume attempt. Default: the heartbeat timeout (a path
+   * that cannot answer within it would be called dead anyway), 5 s for the first connect.
+   */
   attemptTimeoutMs?: number;
   /** React to browser `offline`/`online` events. Default true where they exist. */
   watchNetwork?: boolean;
@@ -96,6 +99,8 @@ export class Session extends Emitter<SessionEvents> {
   private retryTimer: TimerHandle | undefined;
   private windowTimer: TimerHandle | undefined;
   private unwatchNetwork: (() => void) | undefined;
+  /** A refused resume is being replaced by a fresh join. */
+  private rejoining = false;
 
   constructor(private readonly options: SessionOptions) {
     super();
@@ -238,7 +243,10 @@ export class Session extends Emitter<SessionEvents> {
       const ws = new WS(endpointUrl(this.options.url));
       const hs: Handshake = {
         ws,
-        timer: this.clock.setTimeout(() => hs.settle(new TetherError('CONNECT_FAILED', 'attempt timed out')), this.options.attemptTimeoutMs ?? 5000),
+        timer: this.clock.setTimeout(
+          () => hs.settle(new TetherError('CONNECT_FAILED', 'attempt timed out')),
+          this.options.attemptTimeoutMs ?? this.config?.heartbeatTimeoutMs ?? 5000,
+        ),
         settle: (err) => {
           if (this.handshakeInFlight !== hs) return;
           this.handshakeInFlight = undefined;
@@ -332,7 +340,8 @@ export class Session extends Emitter<SessionEvents> {
     this.ackedSeq = 0;
     const events = this.roster.welcome(frame);
     if (this.ws) this.startHeartbeat(this.ws, frame.config);
-    const rejoined = this._state === 'reconnecting';
+    const rejoined = this.rejoining;
+    this.rejoining = false;
     this.setState('connected');
     this.watchNetwork();
     const { role: _role, ...connection } = frame.connection;
@@ -459,9 +468,10 @@ export class Session extends Emitter<SessionEvents> {
     } catch (err) {
       if (this._state !== 'reconnecting') return;
       const code = err instanceof TetherError ? err.code : 'CONNECT_FAILED';
-      if (code.startsWith('RESUME_')) return this.resumeRefused(code);
       if (code === 'DISCONNECTED') return; // superseded by a newer attempt
-      this.scheduleRetry();
+      // A path that failed is retried; a server that answered and refused is final.
+      if (code === 'CONNECT_FAILED' || code === 'FRAME_UNEXPECTED') return this.scheduleRetry();
+      this.resumeRefused(code);
     }
   }
 
@@ -471,6 +481,7 @@ export class Session extends Emitter<SessionEvents> {
       this.ops.rejectAll(new TetherError(code, 'the connection was replaced by a fresh join'));
       this.roster.clear();
       this.setState('connecting');
+      this.rejoining = true;
       this.join().catch((err: unknown) => this.end('resumeFailed', err instanceof TetherError ? err.code : code));
       return;
     }

@@ -32,6 +32,19 @@ export interface HubOptions {
   metrics: Metrics;
 }
 
+/** Why a resume of a recently ended connection is refused: the client ends with the matching reason. */
+const REFUSAL: Record<Reason, ErrorCode> = {
+  networkDisconnected: 'RESUME_WINDOW_EXPIRED',
+  bufferOverflow: 'BUFFER_OVERFLOW',
+  forceDisconnected: 'FORCE_DISCONNECTED',
+  forceUnpublished: 'FORCE_DISCONNECTED',
+  clientDisconnected: 'RESUME_UNKNOWN_CONNECTION',
+  tokenExpired: 'TOKEN_EXPIRED',
+  serverShutdown: 'SERVER_SHUTDOWN',
+  protocolError: 'ABUSE_CLOSED',
+  resumeFailed: 'RESUME_UNKNOWN_CONNECTION',
+};
+
 /** A socket after the handshake: where its frames go from now on. */
 export interface Attached {
   conn: Connection;
@@ -95,7 +108,7 @@ export class Hub {
     const conn = room?.connections.get(frame.connectionId);
     if (!room || !conn) {
       const ended = this.tombstones.get(frame.connectionId);
-      throw new TetherError(ended === 'networkDisconnected' ? 'RESUME_WINDOW_EXPIRED' : 'RESUME_UNKNOWN_CONNECTION');
+      throw new TetherError(ended ? REFUSAL[ended] : 'RESUME_UNKNOWN_CONNECTION');
     }
     if (!conn.secretMatches(frame.secret)) throw new TetherError('RESUME_BAD_SECRET');
     const replay = conn.outbox.after(frame.ack);

@@ -39,6 +39,7 @@ export async function startTestServer(options: ServerOptions = {}, clock?: Clock
     },
     async close() {
       for (const s of sessions) s.disconnect();
+      sessions.length = 0;
       await server.close();
     },
   };

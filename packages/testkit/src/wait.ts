@@ -1,0 +1,16 @@
+/**
+ * Waits for a condition by polling it on the event loop; fails with `what` after the
+ * timeout. For integration tests over real sockets, where the event is the condition.
+ */
+export async function waitFor(cond: () => boolean, what = 'condition', timeoutMs = 10_000): Promise<void> {
+  const start = Date.now();
+  while (!cond()) {
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+/** Resolves after `ms` of real time (for deliberately long network cuts, never to wait for a result). */
+export function hold(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
