@@ -1,0 +1,14 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { ERRORS, REASONS } from './index.js';
+
+const doc = readFileSync(new URL('../PROTOCOL.md', import.meta.url), 'utf8');
+
+describe('PROTOCOL.md', () => {
+  it('documents every error code with its number', () => {
+    for (const [code, spec] of Object.entries(ERRORS)) expect(doc).toContain(`| \`${code}\` | ${spec.num} |`);
+  });
+  it('documents every reason', () => {
+    for (const reason of REASONS) expect(doc).toContain(`| \`${reason}\` |`);
+  });
+});
