@@ -41,6 +41,6 @@ export class BackoffPolicy implements ReconnectPolicy {
     if (attempt === 0) return 0;
     const base = Math.min(this.max, this.initial * 2 ** (attempt - 1));
     const jittered = base * (1 + this.jitter * (2 * this.random() - 1));
-    return Math.max(0, Math.min(Math.round(jittered), windowMs - elapsedMs));
+    return Math.max(0, Math.min(Math.round(jittered), this.max, windowMs - elapsedMs));
   }
 }

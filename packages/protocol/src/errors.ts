@@ -39,6 +39,11 @@ export const ERRORS = {
   NOT_PERMITTED: { num: 4300, message: 'The role in this token does not allow this action (subscribers cannot publish; only moderators can force others).' },
   STREAM_NOT_FOUND: { num: 4301, message: 'No stream with this id in the session.' },
   CONNECTION_NOT_FOUND: { num: 4302, message: 'No connection with this id in the session.' },
+  SUBSCRIPTION_NOT_FOUND: { num: 4304, message: 'No subscription with this id on this connection.' },
+  MEDIA_MODE_MISMATCH: { num: 4305, message: 'This media operation belongs to the other media mode of the session (routed vs relayed).' },
+  MEDIA_NEGOTIATION_FAILED: { num: 4306, message: 'The SDP could not be applied; check the offer/answer (codecs: Opus, VP8).' },
+  MEDIA_TIMEOUT: { num: 4307, message: 'Media did not recover within the media window; the stream was unpublished (it is published again when the network is back).' },
+  MEDIA_UNAVAILABLE: { num: 4308, message: 'No WebRTC implementation: in Node pass `rtc: { RTCPeerConnection }` from werift to the Session.' },
   SESSION_NOT_FOUND: { num: 4303, message: 'The session has no live state on this server.' },
 
   RESUME_UNKNOWN_CONNECTION: { num: 4400, message: 'The server does not know this connection (it restarted, or the connection ended). Join again with a token.', reason: 'resumeFailed' },

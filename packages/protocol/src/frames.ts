@@ -65,6 +65,8 @@ export const unpublishFrameSchema = z.object({
   seq,
   ack: ack.optional(),
   streamId: idSchema,
+  /** `networkDisconnected` when the publisher gave up after its media window (relayed sessions). */
+  reason: z.enum(['clientDisconnected', 'networkDisconnected']).optional(),
 });
 
 export const forceDisconnectFrameSchema = z.object({
@@ -81,6 +83,66 @@ export const forceUnpublishFrameSchema = z.object({
   streamId: idSchema,
 });
 
+/** SDP is opaque to the protocol; bounded like everything else. */
+const sdp = z.string().min(1).max(32 * 1024);
+
+/** Routed: the publisher's offer (first, or an ICE restart) for its stream; the reply carries the server's answer. */
+export const publishMediaFrameSchema = z.object({
+  t: z.literal('publishMedia'),
+  seq,
+  ack: ack.optional(),
+  streamId: idSchema,
+  sdp,
+});
+
+/** Subscribe to a stream. Routed: the reply carries the server's offer. Relayed: the publisher will offer through `mediaRelay`. */
+export const subscribeFrameSchema = z.object({ t: z.literal('subscribe'), seq, ack: ack.optional(), streamId: idSchema });
+
+/** Routed: the subscriber's answer to the server's offer. */
+export const answerMediaFrameSchema = z.object({
+  t: z.literal('answerMedia'),
+  seq,
+  ack: ack.optional(),
+  subscriptionId: idSchema,
+  sdp,
+});
+
+/** Routed: ask the server for an ICE-restart offer for a subscription (reply carries it). */
+export const restartMediaFrameSchema = z.object({
+  t: z.literal('restartMedia'),
+  seq,
+  ack: ack.optional(),
+  subscriptionId: idSchema,
+});
+
+export const unsubscribeFrameSchema = z.object({
+  t: z.literal('unsubscribe'),
+  seq,
+  ack: ack.optional(),
+  subscriptionId: idSchema,
+});
+
+/** Relayed: negotiation between publisher and subscriber, passed through the server. */
+export const relayKindSchema = z.enum(['offer', 'answer', 'restart']);
+export const relayFrameSchema = z.object({
+  t: z.literal('relay'),
+  seq,
+  ack: ack.optional(),
+  subscriptionId: idSchema,
+  kind: relayKindSchema,
+  sdp: sdp.optional(),
+});
+
+/** Audio/video enabled or disabled by the publisher, reflected to subscribers. */
+export const streamPropertyFrameSchema = z.object({
+  t: z.literal('streamProperty'),
+  seq,
+  ack: ack.optional(),
+  streamId: idSchema,
+  hasAudio: z.boolean().optional(),
+  hasVideo: z.boolean().optional(),
+});
+
 export const ackFrameSchema = z.object({ t: z.literal('ack'), ack });
 export const heartbeatFrameSchema = z.object({ t: z.literal('hb'), ack: ack.optional() });
 export const leaveFrameSchema = z.object({ t: z.literal('leave') });
@@ -93,6 +155,13 @@ export const clientFrameSchema = z.discriminatedUnion('t', [
   unpublishFrameSchema,
   forceDisconnectFrameSchema,
   forceUnpublishFrameSchema,
+  publishMediaFrameSchema,
+  subscribeFrameSchema,
+  answerMediaFrameSchema,
+  restartMediaFrameSchema,
+  unsubscribeFrameSchema,
+  relayFrameSchema,
+  streamPropertyFrameSchema,
   ackFrameSchema,
   heartbeatFrameSchema,
   leaveFrameSchema,
@@ -115,6 +184,8 @@ export const transportConfigSchema = z.object({
   heartbeatTimeoutMs: z.number().int().positive(),
   reconnectWindowMs: z.number().int().nonnegative(),
   ackDelayMs: z.number().int().nonnegative(),
+  /** How long media may stay interrupted before the stream is given up (ZEGO's av_retry_time). */
+  mediaWindowMs: z.number().int().nonnegative(),
 });
 export type TransportConfig = z.infer<typeof transportConfigSchema>;
 
@@ -199,6 +270,32 @@ export const replyFrameSchema = z.object({
   code: z.string().optional(),
   message: z.string().optional(),
   stream: streamInfoSchema.optional(),
+  subscriptionId: idSchema.optional(),
+  sdp: z.string().optional(),
+});
+export const streamPropertyChangedFrameSchema = z.object({
+  t: z.literal('streamPropertyChanged'),
+  ...reliable,
+  streamId: idSchema,
+  hasAudio: z.boolean().optional(),
+  hasVideo: z.boolean().optional(),
+});
+/** Routed: whether the server receives the publisher's media (false: it stopped, inside the media window). */
+export const streamMediaFrameSchema = z.object({
+  t: z.literal('streamMedia'),
+  ...reliable,
+  streamId: idSchema,
+  flowing: z.boolean(),
+});
+/** Relayed: negotiation passed through. `subscribe` asks the publisher to offer; `unsubscribe` ends the peer connection. */
+export const mediaRelayFrameSchema = z.object({
+  t: z.literal('mediaRelay'),
+  ...reliable,
+  subscriptionId: idSchema,
+  streamId: idSchema,
+  from: idSchema,
+  kind: z.enum(['subscribe', 'offer', 'answer', 'restart', 'unsubscribe']),
+  sdp: z.string().optional(),
 });
 
 export const serverAckFrameSchema = z.object({ t: z.literal('ack'), ack });
@@ -227,6 +324,9 @@ export const serverEventFrameSchema = z.discriminatedUnion('t', [
   streamDestroyedFrameSchema,
   signalEventFrameSchema,
   replyFrameSchema,
+  streamPropertyChangedFrameSchema,
+  streamMediaFrameSchema,
+  mediaRelayFrameSchema,
 ]);
 
 export const serverFrameSchema = z.discriminatedUnion('t', [
@@ -240,6 +340,9 @@ export const serverFrameSchema = z.discriminatedUnion('t', [
   streamDestroyedFrameSchema,
   signalEventFrameSchema,
   replyFrameSchema,
+  streamPropertyChangedFrameSchema,
+  streamMediaFrameSchema,
+  mediaRelayFrameSchema,
   serverAckFrameSchema,
   serverHeartbeatFrameSchema,
   errorFrameSchema,

@@ -12,7 +12,10 @@ export const DEFAULTS = {
     heartbeatTimeoutMs: 4000,
     reconnectWindowMs: 30_000,
     ackDelayMs: 50,
+    mediaWindowMs: 20_000,
   } satisfies TransportConfig,
+  /** No RTP from a publisher for this long: its media is interrupted (subscribers are told). */
+  mediaTimeoutMs: 1500,
   outbox: { maxFrames: 4096, maxBytes: 4 * 1024 * 1024 } satisfies OutboxLimits,
 };
 
@@ -26,6 +29,8 @@ export interface ServerOptions {
   dataDir?: string;
   transport?: Partial<TransportConfig>;
   outbox?: Partial<OutboxLimits>;
+  /** No packet from a routed publisher for this long means its media is interrupted. Default 1500 ms. */
+  mediaTimeoutMs?: number;
   /** pino level; `silent` in tests. Default `info`. */
   logLevel?: string;
 }

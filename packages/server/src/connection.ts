@@ -46,6 +46,9 @@ export class Connection {
   readonly signals: TokenBucket;
   readonly strikes: StrikeCounter;
   windowTimer: TimerHandle | undefined;
+  /** Media ops run one at a time per connection; replies keep the order of the ops. */
+  chain: Promise<void> = Promise.resolve();
+  inFlight = 0;
   /** How many times a transport was lost. */
   interruptions = 0;
   private link: Link | undefined;

@@ -20,11 +20,13 @@ import { Connection, type Link } from './connection.js';
 import type { Metrics } from './metrics.js';
 import type { OutboxLimits } from './outbox.js';
 import type { Projects } from './projects.js';
+import { Sfu } from './media/sfu.js';
 import { Room } from './room.js';
 import { Tombstones } from './tombstones.js';
 
 export interface HubOptions {
   clock: Clock;
+  mediaTimeoutMs: number;
   projects: Projects;
   transport: TransportConfig;
   outbox: OutboxLimits;
@@ -195,6 +197,16 @@ export class Hub {
           },
         },
         () => this.opts.clock.now(),
+        (hooks) =>
+          new Sfu(
+            {
+              clock: this.opts.clock,
+              log: this.opts.log,
+              mediaTimeoutMs: this.opts.mediaTimeoutMs,
+              mediaWindowMs: this.opts.transport.mediaWindowMs,
+            },
+            hooks,
+          ),
       );
       this.rooms.set(session.sessionId, room);
     }

@@ -14,6 +14,8 @@ import {
 } from '@tether/protocol';
 import type { Connection } from './connection.js';
 import { encodeEventBody } from './outbox.js';
+import { RoomMedia, failure, type Deferred, type MediaOp, type OpResult } from './room-media.js';
+import type { Sfu, SfuHooks } from './media/sfu.js';
 
 export interface RoomHooks {
   /** A connection ended for good (for tombstones, metrics and logs). */
@@ -22,7 +24,6 @@ export interface RoomHooks {
   onEmpty(room: Room): void;
 }
 
-type OpResult = { ok: true; stream?: StreamInfo } | { ok: false; code: ErrorCode; detail?: string };
 
 /** The code a connection is closed with for each reason. */
 const CLOSE_CODE: Record<Reason, ErrorCode> = {
@@ -45,11 +46,29 @@ export class Room {
   readonly connections = new Map<string, Connection>();
   readonly streams = new Map<string, StreamInfo>();
 
+  readonly media: RoomMedia;
+
   constructor(
     readonly session: SessionInfo,
     private readonly hooks: RoomHooks,
     private readonly now: () => number,
-  ) {}
+    /** Makes the SFU of a routed session. */
+    makeSfu: (hooks: SfuHooks) => Sfu,
+  ) {
+    const sfu =
+      session.mediaMode === 'routed'
+        ? makeSfu({
+            onFlowing: (streamId, flowing) => {
+              if (this.streams.has(streamId)) this.broadcast({ t: 'streamMedia', streamId, flowing });
+            },
+            onGiveUp: (streamId) => this.destroyStream(streamId, 'networkDisconnected'),
+          })
+        : undefined;
+    this.media = new RoomMedia(
+      { streams: this.streams, connection: (id) => this.connections.get(id), broadcast: (e, x) => this.broadcast(e, x) },
+      sfu,
+    );
+  }
 
   get id(): string {
     return this.session.sessionId;
@@ -91,12 +110,38 @@ export class Room {
 
   /** Applies one client operation (already known to be the next in sequence) and replies. */
   apply(conn: Connection, op: ClientOpFrame): void {
+    // Replies go out in the order of the ops: once a media op is in flight, later ones queue behind it.
+    if (conn.inFlight > 0) {
+      this.defer(conn, op, async () => {
+        const result = this.run(conn, op);
+        return typeof result === 'function' ? result() : result;
+      });
+      return;
+    }
     const result = this.run(conn, op);
+    if (typeof result === 'function') this.defer(conn, op, result);
+    else this.reply(conn, op.seq, result);
+  }
+
+  private defer(conn: Connection, op: ClientOpFrame, work: Deferred): void {
+    conn.inFlight++;
+    conn.chain = conn.chain
+      .then(() => (conn.state === 'closed' ? ({ ok: false, code: 'DISCONNECTED' } as const) : work()))
+      .catch(failure)
+      .then((result) => {
+        conn.inFlight--;
+        this.reply(conn, op.seq, result);
+      });
+  }
+
+  private reply(conn: Connection, re: number, result: OpResult): void {
     if (conn.state === 'closed') return;
-    if (result.ok) conn.deliver({ t: 'reply', re: op.seq, ok: true, ...(result.stream ? { stream: result.stream } : {}) });
-    else {
+    if (result.ok) {
+      const { ok: _ok, ...extra } = result;
+      conn.deliver({ t: 'reply', re, ok: true, ...extra });
+    } else {
       const message = result.detail ? `${result.detail} — ${ERRORS[result.code].message}` : ERRORS[result.code].message;
-      conn.deliver({ t: 'reply', re: op.seq, ok: false, code: result.code, message });
+      conn.deliver({ t: 'reply', re, ok: false, code: result.code, message });
     }
   }
 
@@ -118,12 +163,16 @@ export class Room {
     if (conn.state === 'closed' || this.connections.get(conn.id) !== conn) return;
     this.connections.delete(conn.id);
     for (const streamId of conn.streams) this.destroyStream(streamId, reason, conn);
+    this.media.connectionEnded(conn.id);
     const code = CLOSE_CODE[reason];
     const bye = JSON.stringify({ t: 'bye', reason, code, message: ERRORS[code].message });
     conn.close(errorNumber(code), reason, bye);
     this.broadcast({ t: 'connectionDestroyed', connectionId: conn.id, reason });
     this.hooks.onDestroyed(conn, reason);
-    if (this.connections.size === 0) this.hooks.onEmpty(this);
+    if (this.connections.size === 0) {
+      this.media.close();
+      this.hooks.onEmpty(this);
+    }
   }
 
   forceUnpublish(streamId: string): boolean {
@@ -132,8 +181,16 @@ export class Room {
     return true;
   }
 
-  private run(conn: Connection, op: ClientOpFrame): OpResult {
+  private run(conn: Connection, op: ClientOpFrame): OpResult | Deferred {
     switch (op.t) {
+      case 'publishMedia':
+      case 'subscribe':
+      case 'answerMedia':
+      case 'restartMedia':
+      case 'unsubscribe':
+      case 'relay':
+      case 'streamProperty':
+        return this.media.run(conn, op as MediaOp);
       case 'signal': {
         const bad = checkSignal(op.type, op.data);
         if (bad) return { ok: false, code: bad };
@@ -165,7 +222,7 @@ export class Room {
         const stream = this.streams.get(op.streamId);
         if (!stream) return { ok: false, code: 'STREAM_NOT_FOUND', detail: op.streamId };
         if (stream.connectionId !== conn.id) return { ok: false, code: 'NOT_PERMITTED', detail: 'not your stream; a moderator uses forceUnpublish' };
-        this.destroyStream(op.streamId, 'clientDisconnected', conn);
+        this.destroyStream(op.streamId, op.reason ?? 'clientDisconnected', conn);
         return { ok: true };
       }
       case 'forceDisconnect': {
@@ -184,11 +241,12 @@ export class Room {
   }
 
   /** Removes a stream and tells everyone but `quietTo` (its owner when the owner asked for it). */
-  private destroyStream(streamId: string, reason: Reason, quietTo?: Connection): void {
+  destroyStream(streamId: string, reason: Reason, quietTo?: Connection): void {
     const stream = this.streams.get(streamId);
     if (!stream) return;
     this.streams.delete(streamId);
     this.connections.get(stream.connectionId)?.streams.delete(streamId);
+    this.media.streamEnded(streamId);
     this.broadcast({ t: 'streamDestroyed', streamId, connectionId: stream.connectionId, reason }, quietTo);
   }
 }

@@ -51,7 +51,15 @@ export async function startServer(options: ServerOptions = {}, clock: Clock = sy
       }
     return { sessions: hub.rooms.size, connections, interrupted };
   });
-  const hub: Hub = new Hub({ clock, projects, transport, outbox, log, metrics });
+  const hub: Hub = new Hub({
+    clock,
+    projects,
+    transport,
+    outbox,
+    log,
+    metrics,
+    mediaTimeoutMs: options.mediaTimeoutMs ?? DEFAULTS.mediaTimeoutMs,
+  });
 
   const http = Fastify({ loggerInstance: log.child({ component: 'http' }, { level: 'warn' }), bodyLimit: 64 * 1024, routerOptions: { maxParamLength: 1024 } }) as unknown as FastifyInstance;
   registerHttpApi(http, hub, projects, metrics, () => clock.now());

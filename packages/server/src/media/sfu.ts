@@ -1,0 +1,233 @@
+import { randomUUID } from 'node:crypto';
+import { TetherError, type Clock, type TimerHandle } from '@tether/protocol';
+import type { Logger } from 'pino';
+import { MediaStreamTrack, RTCPeerConnection, type RTCRtpTransceiver, type RtpPacket } from 'werift';
+import { PacketActivity } from './activity.js';
+
+export interface SfuOptions {
+  clock: Clock;
+  log: Logger;
+  /** No packet from a publisher for this long: its media is interrupted. */
+  mediaTimeoutMs: number;
+  /** Interrupted for this long: the stream is given up. */
+  mediaWindowMs: number;
+  /** The addresses werift may gather ICE candidates on (default: all IPv4 interfaces). */
+  iceAdditionalHostAddresses?: string[];
+}
+
+export interface SfuHooks {
+  /** A publisher's media stopped or resumed. */
+  onFlowing(streamId: string, flowing: boolean): void;
+  /** A publisher's media stayed interrupted past the media window. */
+  onGiveUp(streamId: string): void;
+}
+
+type Kind = 'audio' | 'video';
+
+/** The server end of one published stream: receives its RTP and fans it out. */
+class Ingest {
+  readonly pc: RTCPeerConnection;
+  readonly outputs = new Map<string, Egress>();
+  readonly activity: PacketActivity;
+  private readonly ssrcs = new Map<Kind, { ssrc: number; transceiver: RTCRtpTransceiver }>();
+  windowTimer: TimerHandle | undefined;
+
+  constructor(
+    readonly streamId: string,
+    private readonly opts: SfuOptions,
+    hooks: SfuHooks,
+  ) {
+    this.pc = new RTCPeerConnection(peerConfig());
+    this.activity = new PacketActivity(opts.clock, opts.mediaTimeoutMs, (flowing) => {
+      if (this.windowTimer !== undefined) opts.clock.clearTimeout(this.windowTimer);
+      this.windowTimer = undefined;
+      if (!flowing) this.windowTimer = opts.clock.setTimeout(() => hooks.onGiveUp(streamId), opts.mediaWindowMs);
+      hooks.onFlowing(streamId, flowing);
+    });
+    this.pc.onTrack.subscribe((track) => {
+      const kind = track.kind as Kind;
+      const transceiver = this.pc.getTransceivers().find((t) => t.receiver.tracks.includes(track));
+      if (transceiver && track.ssrc !== undefined) this.ssrcs.set(kind, { ssrc: track.ssrc, transceiver });
+      track.onReceiveRtp.subscribe((rtp: RtpPacket) => {
+        this.activity.touch();
+        for (const out of this.outputs.values()) out.forward(kind, rtp);
+      });
+    });
+  }
+
+  /** Asks the publisher for a key frame, so a new or recovered subscriber can decode at once. */
+  requestKeyframe(): void {
+    const video = this.ssrcs.get('video');
+    if (video) video.transceiver.receiver.sendRtcpPLI(video.ssrc).catch(() => undefined);
+  }
+
+  close(): void {
+    this.activity.close();
+    if (this.windowTimer !== undefined) this.opts.clock.clearTimeout(this.windowTimer);
+    for (const out of this.outputs.values()) out.close();
+    this.outputs.clear();
+    void this.pc.close();
+  }
+}
+
+/** The server end of one subscription: sends a stream's RTP to one subscriber. */
+class Egress {
+  readonly pc: RTCPeerConnection;
+  private readonly tracks = new Map<Kind, MediaStreamTrack>();
+  packetsOut = 0;
+
+  constructor(
+    readonly subscriptionId: string,
+    readonly ingest: Ingest,
+  ) {
+    this.pc = new RTCPeerConnection(peerConfig());
+    for (const kind of ['audio', 'video'] as const) {
+      const track = new MediaStreamTrack({ kind });
+      this.tracks.set(kind, track);
+      this.pc.addTransceiver(track, { direction: 'sendonly' });
+    }
+    this.pc.connectionStateChange.subscribe((state) => {
+      if (state === 'connected') ingest.requestKeyframe();
+    });
+  }
+
+  forward(kind: Kind, rtp: RtpPacket): void {
+    if (this.pc.connectionState !== 'connected') return;
+    this.tracks.get(kind)?.writeRtp(rtp);
+    this.packetsOut++;
+  }
+
+  close(): void {
+    void this.pc.close();
+  }
+}
+
+function peerConfig() {
+  return { iceUseIpv4: true, iceUseIpv6: false };
+}
+
+/** Non-trickle: the SDP we hand out carries every candidate. */
+async function gathered(pc: RTCPeerConnection): Promise<string> {
+  if (pc.iceGatheringState !== 'complete')
+    await new Promise<void>((resolve) => {
+      const sub = pc.iceGatheringStateChange.subscribe((state) => {
+        if (state === 'complete') {
+          sub.unSubscribe();
+          resolve();
+        }
+      });
+    });
+  const sdp = pc.localDescription?.sdp;
+  if (!sdp) throw new TetherError('MEDIA_NEGOTIATION_FAILED', 'no local description');
+  return sdp;
+}
+
+async function negotiate<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof TetherError) throw err;
+    throw new TetherError('MEDIA_NEGOTIATION_FAILED', `${what}: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * The selective forwarding unit of routed sessions, built on werift: one receiving peer
+ * connection per published stream, one sending peer connection per subscription, RTP
+ * forwarded as it is (never decoded). Media recovers on its own path: publishers and
+ * subscribers restart ICE by renegotiating through the (resumed) signalling.
+ */
+export class Sfu {
+  private readonly ingests = new Map<string, Ingest>();
+  private readonly egresses = new Map<string, Egress>();
+
+  constructor(
+    private readonly opts: SfuOptions,
+    private readonly hooks: SfuHooks,
+  ) {}
+
+  /** Publisher offer (first or ICE restart) → answer. */
+  async publish(streamId: string, offer: string): Promise<string> {
+    let ingest = this.ingests.get(streamId);
+    if (!ingest) {
+      ingest = new Ingest(streamId, this.opts, this.hooks);
+      this.ingests.set(streamId, ingest);
+    }
+    const pc = ingest.pc;
+    return negotiate('publish', async () => {
+      await pc.setRemoteDescription({ type: 'offer', sdp: offer });
+      await pc.setLocalDescription(await pc.createAnswer());
+      return gathered(pc);
+    });
+  }
+
+  isFlowing(streamId: string): boolean {
+    return this.ingests.get(streamId)?.activity.flowing ?? false;
+  }
+
+  /** A new subscription → the server's offer. */
+  async subscribe(streamId: string): Promise<{ subscriptionId: string; sdp: string }> {
+    const ingest = this.ingests.get(streamId);
+    if (!ingest) throw new TetherError('STREAM_NOT_FOUND', `${streamId} has no media yet`);
+    const egress = new Egress(randomUUID(), ingest);
+    this.egresses.set(egress.subscriptionId, egress);
+    ingest.outputs.set(egress.subscriptionId, egress);
+    const sdp = await negotiate('subscribe', async () => {
+      await egress.pc.setLocalDescription(await egress.pc.createOffer());
+      return gathered(egress.pc);
+    });
+    return { subscriptionId: egress.subscriptionId, sdp };
+  }
+
+  async answer(subscriptionId: string, answer: string): Promise<void> {
+    const egress = this.egress(subscriptionId);
+    await negotiate('answer', () => egress.pc.setRemoteDescription({ type: 'answer', sdp: answer }));
+  }
+
+  /** An ICE-restart offer for a subscription whose path died. */
+  async restart(subscriptionId: string): Promise<string> {
+    const egress = this.egress(subscriptionId);
+    return negotiate('restart', async () => {
+      await egress.pc.setLocalDescription(await egress.pc.createOffer({ iceRestart: true }));
+      return gathered(egress.pc);
+    });
+  }
+
+  unsubscribe(subscriptionId: string): boolean {
+    const egress = this.egresses.get(subscriptionId);
+    if (!egress) return false;
+    this.egresses.delete(subscriptionId);
+    egress.ingest.outputs.delete(subscriptionId);
+    egress.close();
+    return true;
+  }
+
+  /** The stream is gone: its ingest and every subscription to it close. */
+  closeStream(streamId: string): string[] {
+    const ingest = this.ingests.get(streamId);
+    if (!ingest) return [];
+    const ended = [...ingest.outputs.keys()];
+    for (const id of ended) this.egresses.delete(id);
+    this.ingests.delete(streamId);
+    ingest.close();
+    return ended;
+  }
+
+  /** Counts for leak tests and metrics. */
+  stats(): { ingests: number; egresses: number; packetsOut: number } {
+    let packetsOut = 0;
+    for (const e of this.egresses.values()) packetsOut += e.packetsOut;
+    return { ingests: this.ingests.size, egresses: this.egresses.size, packetsOut };
+  }
+
+  close(): void {
+    for (const id of [...this.ingests.keys()]) this.closeStream(id);
+    for (const id of [...this.egresses.keys()]) this.unsubscribe(id);
+  }
+
+  private egress(subscriptionId: string): Egress {
+    const egress = this.egresses.get(subscriptionId);
+    if (!egress) throw new TetherError('SUBSCRIPTION_NOT_FOUND', subscriptionId);
+    return egress;
+  }
+}
