@@ -32,6 +32,8 @@ export interface SessionEvents {
   connectionReconnected: { connection: ConnectionInfo };
   streamCreated: { stream: StreamInfo };
   streamDestroyed: { stream: StreamInfo; reason: Reason };
+  /** A publisher enabled or disabled its audio or video. */
+  streamPropertyChanged: { stream: StreamInfo; changedProperty: 'hasAudio' | 'hasVideo'; oldValue: boolean; newValue: boolean };
   signal: SignalEvent;
   [type: `signal:${string}`]: SignalEvent;
   exception: { code: ErrorCode | string; message: string };

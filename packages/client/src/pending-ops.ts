@@ -11,6 +11,8 @@ export const DEFAULT_QUEUE_LIMITS: QueueLimits = { maxOps: 1024, maxBytes: 1024 
 
 export interface OpResult {
   stream?: StreamInfo;
+  subscriptionId?: string;
+  sdp?: string;
 }
 
 interface Pending {
@@ -59,7 +61,12 @@ export class PendingOps {
     const [entry] = this.queue.splice(index, 1);
     if (!entry) return;
     this.bytes -= entry.body.length;
-    if (reply.ok) entry.resolve(reply.stream ? { stream: reply.stream } : {});
+    if (reply.ok)
+      entry.resolve({
+        ...(reply.stream ? { stream: reply.stream } : {}),
+        ...(reply.subscriptionId ? { subscriptionId: reply.subscriptionId } : {}),
+        ...(reply.sdp ? { sdp: reply.sdp } : {}),
+      });
     else entry.reject(new TetherError(isErrorCode(reply.code) ? reply.code : 'INTERNAL', reply.message));
   }
 

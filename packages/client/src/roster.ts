@@ -63,6 +63,19 @@ export class Roster {
         this.streams.delete(frame.streamId);
         return [{ name: 'streamDestroyed', event: { stream, reason: frame.reason as Reason } }];
       }
+      case 'streamPropertyChanged': {
+        const stream = this.streams.get(frame.streamId);
+        if (!stream) return [];
+        const events: RosterEvent[] = [];
+        for (const key of ['hasAudio', 'hasVideo'] as const) {
+          const value = frame[key];
+          if (value === undefined || value === stream[key]) continue;
+          const oldValue = stream[key];
+          stream[key] = value;
+          events.push({ name: 'streamPropertyChanged', event: { stream, changedProperty: key, oldValue, newValue: value } });
+        }
+        return events;
+      }
       default:
         return [];
     }

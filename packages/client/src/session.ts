@@ -27,6 +27,10 @@ import {
   type WelcomeFrame,
 } from '@tether/protocol';
 import { Emitter } from './emitter.js';
+import type { MediaChannel } from './media/channel.js';
+import { Publisher, type PublisherOptions } from './media/publisher.js';
+import { rtcProvider, type RtcProvider } from './media/rtc.js';
+import { Subscriber } from './media/subscriber.js';
 import type { SessionEvents } from './events.js';
 import { networkWatcher } from './network.js';
 import { DEFAULT_QUEUE_LIMITS, PendingOps, opFrame, type OpResult, type QueueLimits } from './pending-ops.js';
@@ -56,6 +60,10 @@ export interface SessionOptions {
   watchNetwork?: boolean;
   WebSocket?: WebSocketConstructor;
   clock?: Clock;
+  /** WebRTC for Node (werift: `{ RTCPeerConnection }`); browsers use their own. */
+  rtc?: RtcProvider;
+  /** Give up on interrupted media after this long. Default: the server's media window (20 s). */
+  mediaWindowMs?: number;
 }
 
 export interface SignalOptions {
@@ -101,6 +109,8 @@ export class Session extends Emitter<SessionEvents> {
   private unwatchNetwork: (() => void) | undefined;
   /** A refused resume is being replaced by a fresh join. */
   private rejoining = false;
+  private readonly publishers = new Set<Publisher>();
+  private readonly subscribers = new Set<Subscriber>();
 
   constructor(private readonly options: SessionOptions) {
     super();
@@ -157,8 +167,62 @@ export class Session extends Emitter<SessionEvents> {
     return this.send(op, options).then(() => undefined);
   }
 
-  /** Publishes a stream descriptor; resolves with the stream as others see it. */
-  async publish(properties: StreamPropertiesInput = {}, options: SendOptions = {}): Promise<StreamInfo> {
+  /** A publisher of real media (camera and microphone by default in browsers, or the given tracks). */
+  initPublisher(options: PublisherOptions = {}): Publisher {
+    return new Publisher(options);
+  }
+
+  /**
+   * Publishes a Publisher (real media) or a bare stream descriptor; resolves with the
+   * stream as others see it, once media flows (routed) or the stream exists (relayed).
+   */
+  async publish(what: Publisher | StreamPropertiesInput = {}, options: SendOptions = {}): Promise<StreamInfo> {
+    if (what instanceof Publisher) {
+      if (this._state !== 'connected') throw new TetherError('NOT_CONNECTED');
+      this.publishers.add(what);
+      return what.start(this.mediaChannel());
+    }
+    return this.publishDescriptor(what, options);
+  }
+
+  /** Subscribes to a stream; resolves when it plays. Events on the subscriber say when it drops and returns. */
+  async subscribe(stream: StreamInfo): Promise<Subscriber> {
+    if (this._state !== 'connected') throw new TetherError('NOT_CONNECTED');
+    const subscriber = new Subscriber(stream, this.mediaChannel());
+    this.subscribers.add(subscriber);
+    subscriber.on('destroyed', () => this.subscribers.delete(subscriber));
+    await subscriber.start();
+    return subscriber;
+  }
+
+  unsubscribe(subscriber: Subscriber): void {
+    subscriber.end('clientDisconnected');
+    this.subscribers.delete(subscriber);
+  }
+
+  private mediaChannel(): MediaChannel {
+    const session = this;
+    const rtc = rtcProvider(this.options.rtc);
+    return {
+      clock: this.clock,
+      rtc,
+      get routed() {
+        return session.mediaMode === 'routed';
+      },
+      get mediaWindowMs() {
+        const server = session.config?.mediaWindowMs ?? 20_000;
+        return Math.min(server, session.options.mediaWindowMs ?? server);
+      },
+      get connected() {
+        return session._state === 'connected';
+      },
+      request: (op) => this.send(op, {}),
+    };
+  }
+
+  private mediaMode: 'routed' | 'relayed' = 'routed';
+
+  private async publishDescriptor(properties: StreamPropertiesInput, options: SendOptions): Promise<StreamInfo> {
     const parsed = streamPropertiesSchema.safeParse(properties);
     if (!parsed.success) throw new TetherError('INVALID_ARGUMENT', parsed.error.issues[0]?.message);
     const result = await this.send({ t: 'publish', stream: parsed.data }, options);
@@ -166,7 +230,15 @@ export class Session extends Emitter<SessionEvents> {
     return result.stream;
   }
 
-  async unpublish(streamId: string, options: SendOptions = {}): Promise<void> {
+  async unpublish(what: Publisher | string, options: SendOptions = {}): Promise<void> {
+    if (what instanceof Publisher) {
+      this.publishers.delete(what);
+      const streamId = what.stream?.streamId;
+      what.stop('clientDisconnected');
+      if (streamId) await this.unpublish(streamId, options).catch(() => undefined);
+      return;
+    }
+    const streamId = what;
     await this.send({ t: 'unpublish', streamId }, options);
     const stream = this.roster.streams.get(streamId);
     if (stream) {
@@ -336,6 +408,7 @@ export class Session extends Emitter<SessionEvents> {
   private welcomed(frame: WelcomeFrame): void {
     this.config = frame.config;
     this.secret = frame.secret;
+    this.mediaMode = frame.session.mediaMode;
     this.lastSeq = 0;
     this.ackedSeq = 0;
     const events = this.roster.welcome(frame);
@@ -345,8 +418,12 @@ export class Session extends Emitter<SessionEvents> {
     this.setState('connected');
     this.watchNetwork();
     const { role: _role, ...connection } = frame.connection;
-    if (rejoined) this.emit('sessionReconnected', { rejoined: true, connection });
-    else this.emit('sessionConnected', { connection });
+    if (rejoined) {
+      this.emit('sessionReconnected', { rejoined: true, connection });
+      // A fresh connection has none of the old streams: publish them again, drop old subscriptions.
+      for (const s of [...this.subscribers]) s.end('networkDisconnected');
+      for (const p of this.publishers) p.destroyed('networkDisconnected');
+    } else this.emit('sessionConnected', { connection });
     for (const e of events) this.emit(e.name, e.event as never);
   }
 
@@ -361,6 +438,8 @@ export class Session extends Emitter<SessionEvents> {
     // What the server did not apply goes again, with the same seq, in order.
     for (const op of this.ops.unapplied(frame.ack)) this.write(opFrame(op.body, op.seq, this.lastSeq));
     this.emit('sessionReconnected', { rejoined: false, connection: this.roster.self as ConnectionInfo });
+    for (const p of this.publishers) p.signallingBack();
+    for (const s of this.subscribers) s.signallingBack();
   }
 
   private dispatch(frame: ServerFrame): void {
@@ -409,7 +488,30 @@ export class Session extends Emitter<SessionEvents> {
       this.emit(`signal:${frame.type}`, event);
       return;
     }
+    if (frame.t === 'streamMedia') {
+      for (const p of this.publishers) if (p.stream?.streamId === frame.streamId) p.mediaFlowing(frame.flowing);
+      for (const s of this.subscribers) if (s.stream.streamId === frame.streamId) s.publisherFlowing(frame.flowing);
+      return;
+    }
+    if (frame.t === 'mediaRelay') {
+      this.mediaRelay(frame);
+      return;
+    }
     for (const e of this.roster.apply(frame)) this.emit(e.name, e.event as never);
+    if (frame.t === 'streamDestroyed') {
+      for (const p of this.publishers) if (p.stream?.streamId === frame.streamId) p.destroyed(frame.reason);
+      for (const s of [...this.subscribers]) if (s.stream.streamId === frame.streamId) s.end(frame.reason);
+    }
+  }
+
+  private mediaRelay(frame: Extract<ServerEventFrame, { t: 'mediaRelay' }>): void {
+    const fail = (err: unknown) =>
+      this.emit('exception', { code: err instanceof TetherError ? err.code : 'MEDIA_NEGOTIATION_FAILED', message: String(err) });
+    if (frame.kind === 'offer') {
+      for (const s of this.subscribers) if (s.id === frame.subscriptionId && frame.sdp) s.relayOffer(frame.sdp).catch(fail);
+      return;
+    }
+    for (const p of this.publishers) if (p.stream?.streamId === frame.streamId) p.relay(frame.subscriptionId, frame.kind, frame.sdp).catch(fail);
   }
 
   // ------------------------------------------------------------------ reconnection
@@ -506,6 +608,10 @@ export class Session extends Emitter<SessionEvents> {
     this.unwatchNetwork?.();
     this.unwatchNetwork = undefined;
     this.ops.rejectAll(new TetherError(code && code !== 'LEFT' ? code : 'DISCONNECTED', `session ended: ${reason}`));
+    for (const p of this.publishers) p.stop(reason);
+    for (const s of this.subscribers) s.end(reason);
+    this.publishers.clear();
+    this.subscribers.clear();
     this.roster.clear();
     this.setState('disconnected', code);
     this.emit('sessionDisconnected', { reason, ...(code ? { code } : {}) });
