@@ -40,8 +40,8 @@ export class Roster {
   apply(frame: ServerEventFrame): RosterEvent[] {
     switch (frame.t) {
       case 'connectionCreated':
-        this.connections.set(frame.connection.connectionId, frame.connection);
-        return [{ name: 'connectionCreated', event: { connection: frame.connection } }];
+        this.connections.set(frame.connection.connectionId, { ...frame.connection });
+        return [{ name: 'connectionCreated', event: { connection: strip(frame.connection) } }];
       case 'connectionDestroyed': {
         const connection = this.lookup(frame.connectionId);
         this.connections.delete(frame.connectionId);

@@ -23,7 +23,7 @@ function decode<F>(schema: z.ZodType<F>, text: string): Decoded<F> {
   const issue = parsed.error.issues[0];
   const where = issue && issue.path.length > 0 ? issue.path.join('.') : 'frame';
   const seq =
-    typeof value === 'object' && value !== null && typeof (value as { seq?: unknown }).seq === 'number'
+    typeof value === 'object' && value !== null && Number.isSafeInteger((value as { seq?: unknown }).seq)
       ? (value as { seq: number }).seq
       : undefined;
   return {

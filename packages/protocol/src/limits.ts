@@ -37,8 +37,12 @@ export function utf8Bytes(text: string): number {
     if (c < 0x80) bytes += 1;
     else if (c < 0x800) bytes += 2;
     else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
-      bytes += 4;
-      i++;
+      const d = text.charCodeAt(i + 1);
+      // A surrogate pair is 4 bytes; a lone surrogate is encoded as U+FFFD, 3 bytes.
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        bytes += 4;
+        i++;
+      } else bytes += 3;
     } else bytes += 3;
   }
   return bytes;

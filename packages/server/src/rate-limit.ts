@@ -18,8 +18,9 @@ export class TokenBucket {
     const now = this.clock.now();
     this.tokens = Math.min(this.burst, this.tokens + ((now - this.updated) / 1000) * this.perSecond);
     this.updated = now;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
+    // Tolerate float drift: ten refills of 0.1 must make a whole token.
+    if (this.tokens < 1 - 1e-9) return false;
+    this.tokens = Math.max(0, this.tokens - 1);
     return true;
   }
 }
