@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { FakeClock } from '../../../testkit/src/fake-clock.js';
+import { MediaRecovery } from './recovery.js';
+
+function setup(opts: { canSignal?: boolean; failRestarts?: boolean } = {}) {
+  const clock = new FakeClock();
+  const log: string[] = [];
+  let canSignal = opts.canSignal ?? true;
+  const recovery = new MediaRecovery({
+    clock,
+    windowMs: 10_000,
+    retryMs: 2000,
+    canSignal: () => canSignal,
+    restart: async () => {
+      log.push(`restart@${clock.now() - 1_700_000_000_000}`);
+      if (opts.failRestarts) throw new Error('no path');
+    },
+    onDown: () => log.push('down'),
+    onUp: () => log.push('up'),
+    onGiveUp: () => log.push('giveUp'),
+  });
+  return { clock, log, recovery, setSignal: (v: boolean) => (canSignal = v) };
+}
+
+const flush = () => new Promise((r) => setImmediate(r));
+
+describe('MediaRecovery', () => {
+  it('restarts ICE at once when media drops and signalling is up, and retries while it stays down', async () => {
+    const { clock, log, recovery } = setup({ failRestarts: true });
+    recovery.lost();
+    await flush();
+    clock.advance(2000);
+    await flush();
+    clock.advance(2000);
+    await flush();
+    expect(log).toEqual(['down', 'restart@0', 'restart@2000', 'restart@4000']);
+  });
+
+  it('waits for the signalling to come back, then restarts without waiting for the next retry', async () => {
+    const { clock, log, recovery, setSignal } = setup({ canSignal: false });
+    recovery.lost();
+    clock.advance(3000);
+    expect(log).toEqual(['down']);
+    setSignal(true);
+    clock.advance(500);
+    recovery.signallingBack();
+    await flush();
+    expect(log).toEqual(['down', 'restart@3500']);
+  });
+
+  it('stops retrying once media flows again', async () => {
+    const { clock, log, recovery } = setup();
+    recovery.lost();
+    await flush();
+    recovery.recovered();
+    clock.advance(20_000);
+    await flush();
+    expect(log).toEqual(['down', 'restart@0', 'up']);
+    expect(clock.pendingCount).toBe(0);
+  });
+
+  it('gives up exactly at the media window, once, and then does nothing more', async () => {
+    const { clock, log, recovery } = setup({ canSignal: false });
+    recovery.lost();
+    clock.advance(9999);
+    expect(log).not.toContain('giveUp');
+    clock.advance(1);
+    expect(log.filter((l) => l === 'giveUp')).toHaveLength(1);
+    recovery.lost();
+    recovery.recovered();
+    clock.advance(60_000);
+    expect(log).toEqual(['down', 'giveUp']);
+    expect(clock.pendingCount).toBe(0);
+  });
+});
