@@ -133,7 +133,8 @@ export class Hub {
   frame(at: Attached, frame: ClientFrame): void {
     const { conn, room } = at;
     if ('ack' in frame && frame.ack !== undefined && !conn.outbox.ack(frame.ack)) {
-      this.reject(at, 'FRAME_INVALID', `ack ${frame.ack} is beyond the last frame sent (${conn.outbox.seq})`);
+      const re = 'seq' in frame ? frame.seq : undefined;
+      this.reject(at, 'FRAME_INVALID', `ack ${frame.ack} is beyond the last frame sent (${conn.outbox.seq})`, re);
       return;
     }
     switch (frame.t) {
@@ -167,7 +168,7 @@ export class Hub {
 
   /** Ends a connection for a protocol violation. */
   end(at: Attached, code: ErrorCode): void {
-    at.room.destroy(at.conn, reasonForError(code) ?? 'protocolError');
+    at.room.destroy(at.conn, reasonForError(code) ?? 'protocolError', code);
   }
 
   /** Ends every connection with `serverShutdown`. */

@@ -142,6 +142,8 @@ export class Room {
     } else {
       const message = result.detail ? `${result.detail} — ${ERRORS[result.code].message}` : ERRORS[result.code].message;
       conn.deliver({ t: 'reply', re, ok: false, code: result.code, message });
+      // A flood past the rate limit is abuse: tolerated for a while, then the connection ends.
+      if (result.code === 'RATE_LIMITED' && conn.strikes.strike()) this.destroy(conn, 'protocolError', 'ABUSE_CLOSED');
     }
   }
 
@@ -159,12 +161,11 @@ export class Room {
   }
 
   /** Ends a connection for good: its streams go, the others are told, its transport is closed with a bye. */
-  destroy(conn: Connection, reason: Reason): void {
+  destroy(conn: Connection, reason: Reason, code: ErrorCode = CLOSE_CODE[reason]): void {
     if (conn.state === 'closed' || this.connections.get(conn.id) !== conn) return;
     this.connections.delete(conn.id);
     for (const streamId of conn.streams) this.destroyStream(streamId, reason, conn);
     this.media.connectionEnded(conn.id);
-    const code = CLOSE_CODE[reason];
     const bye = JSON.stringify({ t: 'bye', reason, code, message: ERRORS[code].message });
     conn.close(errorNumber(code), reason, bye);
     this.broadcast({ t: 'connectionDestroyed', connectionId: conn.id, reason });

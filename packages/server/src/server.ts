@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { DEFAULTS, type ServerOptions } from './config.js';
+import { registerDemoRoutes, type DemoOptions } from './demo-routes.js';
 import { registerHttpApi } from './http-api.js';
 import { Hub } from './hub.js';
 import { createMetrics } from './metrics.js';
@@ -28,7 +29,13 @@ export interface TetherServer {
 }
 
 /** Starts a Tether server: WebSocket endpoint and HTTP API on one port. */
-export async function startServer(options: ServerOptions = {}, clock: Clock = systemClock): Promise<TetherServer> {
+export async function startServer(
+  options: ServerOptions & {
+    /** Serve the demo page at `/` and the browser SDK at `/sdk/` (`tether serve` does). Default off. */
+    demo?: DemoOptions | false;
+  } = {},
+  clock: Clock = systemClock,
+): Promise<TetherServer> {
   const log = pino({ level: options.logLevel ?? 'info', base: undefined });
   let devProject: TetherServer['devProject'];
   let list = options.projects ?? [];
@@ -63,6 +70,7 @@ export async function startServer(options: ServerOptions = {}, clock: Clock = sy
 
   const http = Fastify({ loggerInstance: log.child({ component: 'http' }, { level: 'warn' }), bodyLimit: 64 * 1024, routerOptions: { maxParamLength: 1024 } }) as unknown as FastifyInstance;
   registerHttpApi(http, hub, projects, metrics, () => clock.now());
+  if (options.demo) registerDemoRoutes(http, options.demo, devProject);
 
   // A hard cap at the WebSocket layer; the protocol's own 64 KiB limit is checked per frame with its own code.
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });

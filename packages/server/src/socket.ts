@@ -15,6 +15,7 @@ export function serveSocket(ws: WebSocket, hub: Hub, clock: Clock, log: Logger, 
   let attached: Attached | undefined;
   let handshaking = false;
   let closed = false;
+  let tooLarge = false;
   const link: Link = {
     send: (text) => {
       if (ws.readyState === ws.OPEN) {
@@ -38,7 +39,7 @@ export function serveSocket(ws: WebSocket, hub: Hub, clock: Clock, log: Logger, 
     metrics.framesIn.inc();
     const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : data.byteLength;
     if (size > LIMITS.frameMaxBytes) {
-      if (attached) attached.room.destroy(attached.conn, 'protocolError');
+      if (attached) hub.end(attached, 'FRAME_TOO_LARGE');
       else refuse('FRAME_TOO_LARGE');
       return;
     }
@@ -86,10 +87,15 @@ export function serveSocket(ws: WebSocket, hub: Hub, clock: Clock, log: Logger, 
     } else hub.connect(frame, link).then(done, fail);
   });
 
-  ws.on('close', () => {
+  ws.on('close', (code: number) => {
     closed = true;
     clock.clearTimeout(handshakeTimer);
-    attached?.conn.linkLost(link);
+    // 1009: a frame past the WebSocket layer's hard cap, which is abuse, not a network drop.
+    if ((code === 1009 || tooLarge) && attached) hub.end(attached, 'FRAME_TOO_LARGE');
+    else attached?.conn.linkLost(link);
   });
-  ws.on('error', (err) => log.debug({ err }, 'socket error'));
+  ws.on('error', (err: Error & { code?: string }) => {
+    if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') tooLarge = true;
+    log.debug({ err }, 'socket error');
+  });
 }
