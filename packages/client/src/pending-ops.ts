@@ -85,6 +85,12 @@ export class PendingOps {
     return this.queue.filter((p) => p.seq > ack);
   }
 
+  /** A new connection numbers from 1 again: every op still waiting fails with the code. */
+  reset(err: TetherError): void {
+    this.rejectAll(err);
+    this.lastSeq = 0;
+  }
+
   /** The session ended: every op still waiting fails with the code. */
   rejectAll(err: TetherError): void {
     const all = this.queue.splice(0);

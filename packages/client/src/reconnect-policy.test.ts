@@ -12,10 +12,10 @@ describe('BackoffPolicy', () => {
     expect(new BackoffPolicy().nextRetryDelayMs(ctx(0, 59_999))).toBe(0);
   });
 
-  it('doubles from the initial delay up to the cap (documented defaults: 250 ms, capped at 2 s)', () => {
+  it('doubles from the initial delay up to the cap (documented defaults: 250 ms, capped at 1 s)', () => {
     const policy = new BackoffPolicy({ jitter: 0 });
     const delays = Array.from({ length: 8 }, (_, i) => policy.nextRetryDelayMs(ctx(i)));
-    expect(delays).toEqual([0, 250, 500, 1000, 2000, 2000, 2000, 2000]);
+    expect(delays).toEqual([0, 250, 500, 1000, 1000, 1000, 1000, 1000]);
   });
 
   it('honours custom initial and maximum delays', () => {
@@ -31,10 +31,10 @@ describe('BackoffPolicy', () => {
   });
 
   it('uses the default jitter of ±30 % around the base delay', () => {
-    // attempt 3: base 1000 ms.
-    expect(new BackoffPolicy({ random: () => 0 }).nextRetryDelayMs(ctx(3))).toBe(700);
-    expect(new BackoffPolicy({ random: () => 0.5 }).nextRetryDelayMs(ctx(3))).toBe(1000);
-    expect(new BackoffPolicy({ random: () => 1 }).nextRetryDelayMs(ctx(3))).toBe(1300);
+    // attempt 2: base 500 ms.
+    expect(new BackoffPolicy({ random: () => 0 }).nextRetryDelayMs(ctx(2))).toBe(350);
+    expect(new BackoffPolicy({ random: () => 0.5 }).nextRetryDelayMs(ctx(2))).toBe(500);
+    expect(new BackoffPolicy({ random: () => 1 }).nextRetryDelayMs(ctx(2))).toBe(650);
   });
 
   it('applies a custom jitter fraction', () => {
@@ -67,7 +67,7 @@ describe('BackoffPolicy', () => {
       expect(policy.nextRetryDelayMs(ctx(attempt))).toBeLessThanOrEqual(4000);
     const defaults = new BackoffPolicy({ random: () => 1 });
     for (let attempt = 1; attempt <= 12; attempt++)
-      expect(defaults.nextRetryDelayMs(ctx(attempt))).toBeLessThanOrEqual(2000);
+      expect(defaults.nextRetryDelayMs(ctx(attempt))).toBeLessThanOrEqual(1000);
     const custom = new BackoffPolicy({ maxDelayMs: 1000, jitter: 0.5, random: () => 0.9999 });
     expect(custom.nextRetryDelayMs(ctx(10))).toBeLessThanOrEqual(1000);
   });

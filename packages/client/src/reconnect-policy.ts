@@ -15,7 +15,7 @@ export interface ReconnectPolicy {
 export interface BackoffOptions {
   /** Delay before the second attempt; doubled each attempt. Default 250 ms. */
   initialDelayMs?: number;
-  /** Upper bound of a delay. Default 2 s: a retry on a dead network costs nothing, a late one costs the user. */
+  /** Upper bound of a delay. Default 1 s: a retry on a dead network costs nothing, a late one costs the user. */
   maxDelayMs?: number;
   /** ± this fraction of random jitter. Default 0.3. */
   jitter?: number;
@@ -31,7 +31,7 @@ export class BackoffPolicy implements ReconnectPolicy {
 
   constructor(options: BackoffOptions = {}) {
     this.initial = options.initialDelayMs ?? 250;
-    this.max = options.maxDelayMs ?? 2000;
+    this.max = options.maxDelayMs ?? 1000;
     this.jitter = options.jitter ?? 0.3;
     this.random = options.random ?? Math.random;
   }

@@ -1,7 +1,9 @@
 import {
   ERRORS,
   Heartbeat,
+  LIMITS,
   PROTOCOL_VERSION,
+  TokenBucket,
   TetherError,
   checkSignal,
   decodeServerFrame,
@@ -45,7 +47,7 @@ export interface SessionOptions {
   sessionId: string;
   /** Give up reconnecting after this long. Default: the server's window (30 s on a default server). */
   reconnectWindowMs?: number;
-  /** When to retry; default: at once, then exponential backoff with jitter up to 2 s. */
+  /** When to retry; default: at once, then exponential backoff with jitter up to 1 s; attempts overlap when one hangs on a dead path. */
   reconnectPolicy?: ReconnectPolicy;
   /** When a resume is refused (server restarted, window passed), join again with the same token instead of ending. */
   rejoinOnResumeFailure?: boolean;
@@ -78,7 +80,15 @@ export interface SendOptions {
   retryAfterReconnect?: boolean;
 }
 
-type Handshake = { ws: WebSocketLike; timer: TimerHandle; settle: (err?: TetherError) => void; apply: (frame: ServerFrame) => void };
+/** One connect or resume attempt: a socket until the server answers it. */
+type Attempt = {
+  ws: WebSocketLike;
+  /** The socket opened and the first frame went out: the server is reachable on this path. */
+  opened: boolean;
+  timer: TimerHandle;
+  settle: (err?: TetherError) => void;
+  apply: (frame: ServerFrame) => void;
+};
 
 /**
  * A client's membership of one session. Survives network drops by itself: the transport
@@ -101,7 +111,7 @@ export class Session extends Emitter<SessionEvents> {
   private ackTimer: TimerHandle | undefined;
   private ws: WebSocketLike | undefined;
   private heartbeat: Heartbeat | undefined;
-  private handshakeInFlight: Handshake | undefined;
+  private readonly attempts = new Set<Attempt>();
   private lostAt = 0;
   private attempt = 0;
   private retryTimer: TimerHandle | undefined;
@@ -109,6 +119,13 @@ export class Session extends Emitter<SessionEvents> {
   private unwatchNetwork: (() => void) | undefined;
   /** A refused resume is being replaced by a fresh join. */
   private rejoining = false;
+  /** Paces signals to the server's limit, so queued ones resent after a resume are never refused. */
+  private readonly pacer: TokenBucket;
+  /** Ops waiting to be written on the current transport, in seq order. */
+  private outQueue: Array<{ seq: number; body: string }> = [];
+  private pumpTimer: TimerHandle | undefined;
+  /** Highest op seq written on the current transport (heartbeats tell the server, which detects lost frames). */
+  private lastWritten = 0;
   private readonly publishers = new Set<Publisher>();
   private readonly subscribers = new Set<Subscriber>();
 
@@ -118,6 +135,7 @@ export class Session extends Emitter<SessionEvents> {
     this.clock = options.clock ?? systemClock;
     this.policy = options.reconnectPolicy ?? new BackoffPolicy();
     this.ops = new PendingOps({ ...DEFAULT_QUEUE_LIMITS, ...options.queue });
+    this.pacer = new TokenBucket(LIMITS.signalBurst, LIMITS.signalRatePerSecond, this.clock);
   }
 
   get state(): SessionState {
@@ -268,8 +286,29 @@ export class Session extends Emitter<SessionEvents> {
     } catch (err) {
       return Promise.reject(err);
     }
-    if (this._state === 'connected') this.write(opFrame(added.body, added.seq, this.lastSeq));
+    if (this._state === 'connected') {
+      this.outQueue.push(added);
+      this.pump();
+    }
     return added.promise;
+  }
+
+  /** Writes queued ops in order; a signal waits for a token of the pacer (and everything behind it waits too). */
+  private pump(): void {
+    if (this.pumpTimer !== undefined) return;
+    while (this.outQueue.length > 0 && this._state === 'connected' && this.ws) {
+      const op = this.outQueue[0] as { seq: number; body: string };
+      if (op.body.startsWith('{"t":"signal"') && !this.pacer.take()) {
+        this.pumpTimer = this.clock.setTimeout(() => {
+          this.pumpTimer = undefined;
+          this.pump();
+        }, this.pacer.waitMs());
+        return;
+      }
+      this.outQueue.shift();
+      this.lastWritten = op.seq;
+      this.write(opFrame(op.body, op.seq, this.lastSeq));
+    }
   }
 
   private write(text: string): void {
@@ -307,22 +346,26 @@ export class Session extends Emitter<SessionEvents> {
   /**
    * Opens a socket, sends the first frame and waits for the answer. `apply` runs
    * synchronously on the answer, so the frames right behind it (a replay) see its state.
+   * Attempts may overlap: one still opening may be stuck on a dead path, so a newer one
+   * starts beside it, and the first answered wins.
    */
   private async handshake(first: object, apply: (frame: ServerFrame) => void): Promise<void> {
     const WS = this.options.WebSocket ?? (await defaultWebSocket());
     if (this._state === 'disconnected') throw new TetherError('DISCONNECTED');
+    const opening = [...this.attempts].filter((a) => !a.opened);
+    if (opening.length >= 2) opening[0]?.settle(new TetherError('DISCONNECTED', 'superseded'));
     await new Promise<void>((resolve, reject) => {
       const ws = new WS(endpointUrl(this.options.url));
-      const hs: Handshake = {
+      const attempt: Attempt = {
         ws,
+        opened: false,
         timer: this.clock.setTimeout(
-          () => hs.settle(new TetherError('CONNECT_FAILED', 'attempt timed out')),
+          () => attempt.settle(new TetherError('CONNECT_FAILED', 'attempt timed out')),
           this.options.attemptTimeoutMs ?? this.config?.heartbeatTimeoutMs ?? 5000,
         ),
         settle: (err) => {
-          if (this.handshakeInFlight !== hs) return;
-          this.handshakeInFlight = undefined;
-          this.clock.clearTimeout(hs.timer);
+          if (!this.attempts.delete(attempt)) return;
+          this.clock.clearTimeout(attempt.timer);
           if (err) {
             if (this.ws === ws) this.ws = undefined;
             kill(ws);
@@ -331,28 +374,28 @@ export class Session extends Emitter<SessionEvents> {
         },
         apply,
       };
-      this.abortHandshake();
-      this.handshakeInFlight = hs;
-      this.ws = ws;
-      ws.onopen = () => ws.send(JSON.stringify(first));
-      ws.onmessage = (ev) => this.onSocketMessage(ws, typeof ev.data === 'string' ? ev.data : String(ev.data));
-      ws.onclose = (ev) => this.onSocketClose(ws, ev.code, ev.reason);
+      this.attempts.add(attempt);
+      ws.onopen = () => {
+        attempt.opened = true;
+        ws.send(JSON.stringify(first));
+      };
+      ws.onmessage = (ev) => this.onSocketMessage(ws, typeof ev.data === 'string' ? ev.data : String(ev.data), attempt);
+      ws.onclose = (ev) => this.onSocketClose(ws, ev.code, ev.reason, attempt);
       ws.onerror = () => undefined; // a close follows every error
     });
   }
 
-  private abortHandshake(): void {
-    this.handshakeInFlight?.settle(new TetherError('DISCONNECTED', 'superseded'));
+  private abortAttempts(): void {
+    for (const attempt of [...this.attempts]) attempt.settle(new TetherError('DISCONNECTED', 'superseded'));
   }
 
-  private onSocketClose(ws: WebSocketLike, code: number, reason: string): void {
-    if (ws !== this.ws) return;
-    const hs = this.handshakeInFlight;
-    if (hs?.ws === ws) {
+  private onSocketClose(ws: WebSocketLike, code: number, reason: string, attempt?: Attempt): void {
+    if (attempt && this.attempts.has(attempt)) {
       const refused = errorCodeForNumber(code);
-      hs.settle(new TetherError(refused ?? 'CONNECT_FAILED', refused ? undefined : `socket closed (${code} ${reason})`));
+      attempt.settle(new TetherError(refused ?? 'CONNECT_FAILED', refused ? undefined : `socket closed (${code} ${reason})`));
       return;
     }
+    if (ws !== this.ws) return;
     const ending = errorCodeForNumber(code);
     if (ending && reasonForError(ending) && code !== errorNumber('LEFT')) {
       // A close code that ends the connection on purpose (the bye frame may have been lost).
@@ -362,25 +405,28 @@ export class Session extends Emitter<SessionEvents> {
     this.transportLost('socketClosed');
   }
 
-  private onSocketMessage(ws: WebSocketLike, text: string): void {
-    if (ws !== this.ws) return;
+  private onSocketMessage(ws: WebSocketLike, text: string, attempt?: Attempt): void {
+    const handshaking = attempt !== undefined && this.attempts.has(attempt);
+    if (!handshaking && ws !== this.ws) return;
     const decoded = decodeServerFrame(text);
     if (!decoded.ok) {
       this.emit('exception', { code: decoded.code, message: `from server: ${decoded.message}` });
       return;
     }
     const frame = decoded.frame;
-    const hs = this.handshakeInFlight;
-    if (hs?.ws === ws) {
+    if (handshaking) {
       if (frame.t === 'error') {
-        hs.settle(new TetherError(isErrorCode(frame.code) ? frame.code : 'CONNECT_FAILED', frame.message));
+        attempt.settle(new TetherError(isErrorCode(frame.code) ? frame.code : 'CONNECT_FAILED', frame.message));
         return;
       }
+      // This attempt won: the others are dropped and its socket becomes the transport.
+      for (const other of [...this.attempts]) if (other !== attempt) other.settle(new TetherError('DISCONNECTED', 'superseded'));
+      this.ws = ws;
       try {
-        hs.apply(frame);
-        hs.settle();
+        attempt.apply(frame);
+        attempt.settle();
       } catch (err) {
-        hs.settle(err instanceof TetherError ? err : new TetherError('INTERNAL', String(err)));
+        attempt.settle(err instanceof TetherError ? err : new TetherError('INTERNAL', String(err)));
       }
       return;
     }
@@ -395,7 +441,7 @@ export class Session extends Emitter<SessionEvents> {
       intervalMs: config.heartbeatIntervalMs,
       timeoutMs: config.heartbeatTimeoutMs,
       sendBeat: () => {
-        if (this.ws === ws) this.write(`{"t":"hb","ack":${this.lastSeq}}`);
+        if (this.ws === ws) this.write(`{"t":"hb","ack":${this.lastSeq},"seq":${this.lastWritten}}`);
       },
       onDead: () => {
         if (this.ws === ws) this.transportLost('heartbeatTimeout');
@@ -411,6 +457,7 @@ export class Session extends Emitter<SessionEvents> {
     this.mediaMode = frame.session.mediaMode;
     this.lastSeq = 0;
     this.ackedSeq = 0;
+    this.lastWritten = 0;
     const events = this.roster.welcome(frame);
     if (this.ws) this.startHeartbeat(this.ws, frame.config);
     const rejoined = this.rejoining;
@@ -435,8 +482,10 @@ export class Session extends Emitter<SessionEvents> {
     this.clearReconnectTimers();
     if (this.ws) this.startHeartbeat(this.ws, frame.config);
     this.setState('connected');
-    // What the server did not apply goes again, with the same seq, in order.
-    for (const op of this.ops.unapplied(frame.ack)) this.write(opFrame(op.body, op.seq, this.lastSeq));
+    // What the server did not apply goes again, with the same seq, in order, paced.
+    this.lastWritten = frame.ack;
+    this.outQueue = this.ops.unapplied(frame.ack);
+    this.pump();
     this.emit('sessionReconnected', { rejoined: false, connection: this.roster.self as ConnectionInfo });
     for (const p of this.publishers) p.signallingBack();
     for (const s of this.subscribers) s.signallingBack();
@@ -445,6 +494,12 @@ export class Session extends Emitter<SessionEvents> {
   private dispatch(frame: ServerFrame): void {
     switch (frame.t) {
       case 'hb':
+        // Everything sent before this beat has arrived (one ordered stream), so a higher seq means frames were lost.
+        if (frame.seq !== undefined && frame.seq > this.lastSeq) {
+          this.emit('exception', { code: 'SEQUENCE_GAP', message: `server sent up to ${frame.seq}, received ${this.lastSeq}` });
+          this.transportLost('protocolError');
+        }
+        return;
       case 'ack':
         return;
       case 'error':
@@ -535,6 +590,7 @@ export class Session extends Emitter<SessionEvents> {
 
   private scheduleRetry(): void {
     if (this._state !== 'reconnecting') return;
+    if (this.retryTimer !== undefined) this.clock.clearTimeout(this.retryTimer);
     const delay = this.policy.nextRetryDelayMs({ attempt: this.attempt, elapsedMs: this.clock.now() - this.lostAt, windowMs: this.windowMs() });
     if (delay === null) return this.end('networkDisconnected', 'NETWORK_DISCONNECTED');
     this.retryTimer = this.clock.setTimeout(() => {
@@ -553,7 +609,11 @@ export class Session extends Emitter<SessionEvents> {
 
   private async tryResume(): Promise<void> {
     if (this._state !== 'reconnecting' || !this.roster.self || !this.secret) return;
+    // An attempt that reached the server is left to finish; one still opening may be stuck on a dead path.
+    if ([...this.attempts].some((a) => a.opened)) return this.scheduleRetry();
     this.attempt++;
+    // The next attempt is scheduled now, not when this one fails: a dead path can hang it until its timeout.
+    this.scheduleRetry();
     const frame = {
       t: 'resume',
       v: PROTOCOL_VERSION,
@@ -570,9 +630,8 @@ export class Session extends Emitter<SessionEvents> {
     } catch (err) {
       if (this._state !== 'reconnecting') return;
       const code = err instanceof TetherError ? err.code : 'CONNECT_FAILED';
-      if (code === 'DISCONNECTED') return; // superseded by a newer attempt
-      // A path that failed is retried; a server that answered and refused is final.
-      if (code === 'CONNECT_FAILED' || code === 'FRAME_UNEXPECTED') return this.scheduleRetry();
+      // A path that failed is retried on the schedule; a server that answered and refused is final.
+      if (code === 'DISCONNECTED' || code === 'CONNECT_FAILED' || code === 'FRAME_UNEXPECTED') return;
       this.resumeRefused(code);
     }
   }
@@ -580,7 +639,7 @@ export class Session extends Emitter<SessionEvents> {
   private resumeRefused(code: ErrorCode): void {
     if (this.options.rejoinOnResumeFailure && this.token) {
       this.clearReconnectTimers();
-      this.ops.rejectAll(new TetherError(code, 'the connection was replaced by a fresh join'));
+      this.ops.reset(new TetherError(code, 'the connection was replaced by a fresh join'));
       this.roster.clear();
       this.setState('connecting');
       this.rejoining = true;
@@ -602,12 +661,12 @@ export class Session extends Emitter<SessionEvents> {
 
   private end(reason: Reason, code?: ErrorCode): void {
     if (this._state === 'disconnected') return;
-    this.abortHandshake();
+    this.abortAttempts();
     this.dropSocket();
     this.clearReconnectTimers();
     this.unwatchNetwork?.();
     this.unwatchNetwork = undefined;
-    this.ops.rejectAll(new TetherError(code && code !== 'LEFT' ? code : 'DISCONNECTED', `session ended: ${reason}`));
+    this.ops.reset(new TetherError(code && code !== 'LEFT' ? code : 'DISCONNECTED', `session ended: ${reason}`));
     for (const p of this.publishers) p.stop(reason);
     for (const s of this.subscribers) s.end(reason);
     this.publishers.clear();
@@ -618,6 +677,9 @@ export class Session extends Emitter<SessionEvents> {
   }
 
   private dropSocket(): void {
+    this.outQueue = [];
+    if (this.pumpTimer !== undefined) this.clock.clearTimeout(this.pumpTimer);
+    this.pumpTimer = undefined;
     this.heartbeat?.stop();
     this.heartbeat = undefined;
     if (this.ackTimer !== undefined) this.clock.clearTimeout(this.ackTimer);

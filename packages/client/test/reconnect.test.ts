@@ -154,6 +154,31 @@ describe('automatic reconnection through a faulty network', () => {
     expect(b.streams).toEqual([]);
   });
 
+  it('can connect again after a disconnect and signal on the new connection', async () => {
+    const a = await t.join(sessionId, { data: 'a' });
+    await a.signal({ type: 'chat', data: 'first' });
+    a.disconnect();
+    await a.connect(await t.token(sessionId));
+    await a.signal({ type: 'chat', data: 'second' });
+    expect(a.state).toBe('connected');
+  });
+
+  it('resumes after a cut so short the heartbeat never notices: lost frames are found by position', async () => {
+    const a = await t.join(sessionId, { data: 'a', url: proxy.url });
+    const b = await t.join(sessionId, { data: 'b' });
+    const aGot = signals(a);
+    const bGot = signals(b);
+    proxy.blackhole();
+    const lostUp = a.signal({ type: 'chat', data: 'up' });
+    await b.signal({ type: 'chat', data: 'down' });
+    await hold(50);
+    proxy.restore();
+    await lostUp;
+    await waitFor(() => aGot.length === 2 && bGot.length === 2, 'both signals both ways');
+    expect(aGot.sort()).toEqual(['a:up', 'b:down']);
+    expect(bGot.sort()).toEqual(['a:up', 'b:down']);
+  });
+
   it('stops reconnecting when disconnect() is called during reconnection', async () => {
     const a = await t.join(sessionId, { data: 'a', url: proxy.url });
     proxy.blackhole();
@@ -203,6 +228,8 @@ describe('automatic reconnection through a faulty network', () => {
       expect(back.rejoined).toBe(true);
       expect(back.connection.connectionId).not.toBe(oldId);
       expect(a.state).toBe('connected');
+      // The fresh connection numbers its operations from 1 again.
+      await a.signal({ type: 'chat', data: 'after-rejoin' });
     } finally {
       a.disconnect();
       await other.close();

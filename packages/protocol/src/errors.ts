@@ -28,7 +28,7 @@ export const ERRORS = {
   FRAME_INVALID: { num: 4201, message: 'The frame does not match the schema of its type; see PROTOCOL.md.' },
   FRAME_TOO_LARGE: { num: 4202, message: 'The frame exceeds the maximum frame size (64 KiB).', reason: 'protocolError' },
   FRAME_UNEXPECTED: { num: 4203, message: 'This frame type is not allowed in the current state (for example a signal before connect).' },
-  SEQUENCE_GAP: { num: 4204, message: 'A reliable frame skipped a sequence number; the transport lost data. Reconnect.', reason: 'protocolError' },
+  SEQUENCE_GAP: { num: 4204, message: 'A reliable frame skipped a sequence number: the transport lost data. The server drops that transport and the client resumes (nothing is lost).' },
   SIGNAL_TYPE_INVALID: { num: 4210, message: 'Signal type must be 1-128 characters of letters, digits and -_.~:' },
   SIGNAL_DATA_TOO_LARGE: { num: 4211, message: 'Signal data must be at most 8 KiB (UTF-8 bytes).' },
   SIGNAL_TARGET_NOT_FOUND: { num: 4212, message: 'The connection the signal is addressed to is not in this session.' },

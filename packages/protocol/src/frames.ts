@@ -144,7 +144,12 @@ export const streamPropertyFrameSchema = z.object({
 });
 
 export const ackFrameSchema = z.object({ t: z.literal('ack'), ack });
-export const heartbeatFrameSchema = z.object({ t: z.literal('hb'), ack: ack.optional() });
+/**
+ * A heartbeat also carries positions: `ack` (highest seq applied) and `seq` (highest
+ * reliable seq sent). A receiver that has applied less than `seq` lost frames on this
+ * transport (which a clean TCP stream never does, but a broken path can) and resumes.
+ */
+export const heartbeatFrameSchema = z.object({ t: z.literal('hb'), ack: ack.optional(), seq: ack.optional() });
 export const leaveFrameSchema = z.object({ t: z.literal('leave') });
 
 export const clientFrameSchema = z.discriminatedUnion('t', [
@@ -299,7 +304,7 @@ export const mediaRelayFrameSchema = z.object({
 });
 
 export const serverAckFrameSchema = z.object({ t: z.literal('ack'), ack });
-export const serverHeartbeatFrameSchema = z.object({ t: z.literal('hb'), ack: ack.optional() });
+export const serverHeartbeatFrameSchema = z.object({ t: z.literal('hb'), ack: ack.optional(), seq: ack.optional() });
 export const errorFrameSchema = z.object({
   t: z.literal('error'),
   code: z.string(),

@@ -2,6 +2,8 @@ import { timingSafeEqual } from 'node:crypto';
 import {
   Heartbeat,
   LIMITS,
+  errorNumber,
+  type ErrorCode,
   type Clock,
   type ConnectionInfo,
   type Role,
@@ -91,7 +93,7 @@ export class Connection {
       clock: this.clock,
       intervalMs: this.config.heartbeatIntervalMs,
       timeoutMs: this.config.heartbeatTimeoutMs,
-      sendBeat: () => this.sendRaw(`{"t":"hb","ack":${this.lastApplied}}`),
+      sendBeat: () => this.sendRaw(`{"t":"hb","ack":${this.lastApplied},"seq":${this.outbox.seq}}`),
       onDead: () => this.linkLost(link, true),
     });
   }
@@ -106,6 +108,19 @@ export class Connection {
       this.interruptions++;
       this.hooks.onInterrupted(this);
     }
+  }
+
+  /** Drops the current transport (it lost data); the connection waits for a resume. */
+  dropLink(code: ErrorCode): void {
+    const link = this.link;
+    if (!link) return;
+    this.linkLost(link);
+    link.close(errorNumber(code), code);
+  }
+
+  /** Whether `link` is the transport attached now (frames from a replaced one are ignored). */
+  isCurrent(link: Link): boolean {
+    return this.link === link;
   }
 
   /** Any frame from the client proves the transport alive. */

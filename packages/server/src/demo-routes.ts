@@ -1,5 +1,6 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { ERRORS, LIMITS, TetherError } from '@tether/protocol';
 import { createSessionId, createToken } from '@tether/server-sdk';
 import type { FastifyInstance, FastifyReply } from 'fastify';
@@ -33,10 +34,14 @@ const joinBodySchema = z.object({
 /**
  * The page `tether serve` shows at `/`, the SDK it loads from `/sdk/`, and — on the
  * development project only — `POST /dev/join`, which hands out a session id and a token for a
- * session name, so the page works without an application back end. A fixed list of files,
- * read on each request: no path from the request ever reaches the file system.
+ * session name, so the page works without an application back end. A fixed list of files
+ * (no path from a request ever reaches the file system), gzipped for browsers that accept it.
  */
-export function registerDemoRoutes(app: FastifyInstance, demo: DemoOptions, devProject: Project | undefined): void {
+export function registerDemoRoutes(
+  app: FastifyInstance,
+  demo: DemoOptions,
+  devProject: Project | undefined,
+): void {
   const files: Record<string, string> = {
     '/': join(demo.dir, 'index.html'),
     '/styles.css': join(demo.dir, 'styles.css'),
@@ -48,7 +53,11 @@ export function registerDemoRoutes(app: FastifyInstance, demo: DemoOptions, devP
     '/sdk/tether.esm.js': join(demo.sdkDir, 'tether.esm.js'),
     '/sdk/tether.esm.js.map': join(demo.sdkDir, 'tether.esm.js.map'),
   };
-  for (const [route, file] of Object.entries(files)) app.get(route, (_req, reply) => sendFile(reply, file));
+  const cache = new FileCache();
+  for (const [route, file] of Object.entries(files))
+    app.get(route, (req, reply) =>
+      sendFile(reply, cache, file, /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))),
+    );
 
   if (!devProject) return; // with real projects, tokens come from the application's back end
   const sessions = new Map<string, string>();
@@ -67,33 +76,66 @@ export function registerDemoRoutes(app: FastifyInstance, demo: DemoOptions, devP
     const parsed = joinBodySchema.safeParse(req.body ?? {});
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new TetherError('API_BODY_INVALID', `${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'} (send {name, session})`);
+      throw new TetherError(
+        'API_BODY_INVALID',
+        `${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'} (send {name, session})`,
+      );
     }
     const { name, session } = parsed.data;
     const sessionId = sessionFor(session);
-    const token = await createToken({ ...devProject, sessionId, role: 'publisher', data: name.slice(0, LIMITS.connectionDataMaxLength) });
+    const token = await createToken({
+      ...devProject,
+      sessionId,
+      role: 'publisher',
+      data: name.slice(0, LIMITS.connectionDataMaxLength),
+    });
     // The URL the page reached us by: through a proxy, its WebSocket takes the same path.
     return { url: `${req.protocol}://${req.headers.host ?? req.hostname}`, sessionId, token };
   });
 }
 
-async function sendFile(reply: FastifyReply, file: string): Promise<FastifyReply> {
-  let body: Buffer;
-  try {
-    body = await readFile(file);
-  } catch {
-    return reply
-      .code(404)
-      .send({ code: 'API_NOT_FOUND', message: `${file} is missing: run \`npm run build\` — ${ERRORS.API_NOT_FOUND.message}` });
+/** Files as last read, and their gzip, keyed by path; refreshed when a file changes (a rebuild). */
+class FileCache {
+  private readonly entries = new Map<string, { mtimeMs: number; body: Buffer; gzip: Buffer | undefined }>();
+
+  async get(file: string): Promise<{ body: Buffer; gzip: () => Buffer } | undefined> {
+    let mtimeMs: number;
+    try {
+      mtimeMs = (await stat(file)).mtimeMs;
+    } catch {
+      return undefined;
+    }
+    let entry = this.entries.get(file);
+    if (!entry || entry.mtimeMs !== mtimeMs) {
+      entry = { mtimeMs, body: await readFile(file), gzip: undefined };
+      this.entries.set(file, entry);
+    }
+    const e = entry;
+    return { body: e.body, gzip: () => (e.gzip ??= gzipSync(e.body)) };
   }
+}
+
+async function sendFile(
+  reply: FastifyReply,
+  cache: FileCache,
+  file: string,
+  gzip: boolean,
+): Promise<FastifyReply> {
+  const entry = await cache.get(file).catch(() => undefined);
+  if (!entry)
+    return reply.code(404).send({
+      code: 'API_NOT_FOUND',
+      message: `${file} is missing: run \`npm run build\` — ${ERRORS.API_NOT_FOUND.message}`,
+    });
   const ext = file.slice(file.lastIndexOf('.') + 1);
-  return reply
+  reply
     .header('content-type', TYPES[ext] ?? 'application/octet-stream')
     .header('cache-control', 'no-cache')
+    .header('vary', 'accept-encoding')
     .header('x-content-type-options', 'nosniff')
     .header(
       'content-security-policy',
       "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self' blob: mediastream:; connect-src 'self' ws: wss: http: https:",
-    )
-    .send(body);
+    );
+  return gzip ? reply.header('content-encoding', 'gzip').send(entry.gzip()) : reply.send(entry.body);
 }

@@ -138,8 +138,10 @@ export class Hub {
       return;
     }
     switch (frame.t) {
-      case 'ack':
       case 'hb':
+        if (frame.seq !== undefined && frame.seq > conn.lastApplied) this.gap(at);
+        return;
+      case 'ack':
         return;
       case 'leave':
         room.destroy(conn, 'clientDisconnected');
@@ -151,13 +153,22 @@ export class Hub {
       default:
         if (frame.seq <= conn.lastApplied) return; // a retransmission: applied already, its reply is in the outbox
         if (frame.seq !== conn.lastApplied + 1) {
-          this.end(at, 'SEQUENCE_GAP');
+          this.gap(at);
           return;
         }
         conn.lastApplied = frame.seq;
         if (frame.t === 'signal') this.opts.metrics.signals.inc();
         room.apply(conn, frame);
     }
+  }
+
+  /**
+   * The transport lost client frames (a path that dropped bytes): drop it and let the
+   * client resume from what was applied. Repeated gaps count as abuse.
+   */
+  private gap(at: Attached): void {
+    if (at.conn.strikes.strike()) this.end(at, 'ABUSE_CLOSED');
+    else at.conn.dropLink('SEQUENCE_GAP');
   }
 
   /** An unreliable error frame; too many of them and the connection is closed. */

@@ -43,6 +43,8 @@ export function serveSocket(ws: WebSocket, hub: Hub, clock: Clock, log: Logger, 
       else refuse('FRAME_TOO_LARGE');
       return;
     }
+    // A transport replaced by a resume (or dropped) may still deliver late frames: ignore them.
+    if (attached && !attached.conn.isCurrent(link)) return;
     attached?.conn.received();
     const text = isBinary ? '' : data.toString();
     const decoded = decodeClientFrame(text);

@@ -2,7 +2,7 @@ import { TetherError, type ErrorCode, type Reason, type StreamInfo, type VideoTy
 import { Emitter } from '../emitter.js';
 import { MEDIA_TIMING, type MediaChannel } from './channel.js';
 import { MediaRecovery, PathWatch } from './recovery.js';
-import { gatheredSdp } from './rtc.js';
+import { gatheredSdp, resumeIceChecks } from './rtc.js';
 
 export type PublisherState = 'noPublish' | 'publishRequesting' | 'publishing';
 
@@ -152,7 +152,9 @@ export class Publisher extends Emitter<PublisherEvents> {
       return;
     }
     if (kind === 'answer' && sdp) {
-      await this.peers.get(subscriptionId)?.pc.setRemoteDescription({ type: 'answer', sdp });
+      const pc = this.peers.get(subscriptionId)?.pc;
+      await pc?.setRemoteDescription({ type: 'answer', sdp });
+      if (pc) resumeIceChecks(pc);
       return;
     }
     if (kind === 'subscribe' && !this.peers.has(subscriptionId)) {
@@ -184,6 +186,7 @@ export class Publisher extends Emitter<PublisherEvents> {
     const { sdp } = await this.channel.request({ t: 'publishMedia', streamId: stream.streamId, sdp: offer });
     if (!sdp) throw new TetherError('MEDIA_NEGOTIATION_FAILED', 'no answer from the server');
     await peer.pc.setRemoteDescription({ type: 'answer', sdp });
+    resumeIceChecks(peer.pc);
   }
 
   private makePeer(restart: () => Promise<void>, onGiveUp: () => void): Peer {

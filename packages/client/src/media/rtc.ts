@@ -35,6 +35,24 @@ export async function gatheredSdp(pc: RTCPeerConnection, timeoutMs = 5000): Prom
   return sdp;
 }
 
+/**
+ * After an ICE restart, werift (the WebRTC of Node, 0.25) renegotiates new credentials but does
+ * not run connectivity checks again once DTLS is up, so the path never comes back: start them.
+ * Browsers restart ICE by themselves (they have no `iceTransports`): nothing to do there.
+ */
+export function resumeIceChecks(pc: RTCPeerConnection): void {
+  const transports = (pc as unknown as { iceTransports?: WeriftIceTransport[] }).iceTransports;
+  for (const t of transports ?? [])
+    if (t.state !== 'closed' && t.state !== 'checking' && t.connection && !t.connection.nominated && t.connection.remoteUsername)
+      t.start().catch(() => undefined); // a failed start shows as a path still down: recovery retries
+}
+
+interface WeriftIceTransport {
+  state: string;
+  connection?: { nominated?: unknown; remoteUsername?: string };
+  start(): Promise<void>;
+}
+
 /** Packets received on all inbound RTP streams of a peer connection (from getStats). */
 export async function packetsReceived(pc: RTCPeerConnection): Promise<number> {
   const report = await pc.getStats();

@@ -2,7 +2,7 @@ import { TetherError, type ErrorCode, type Reason, type StreamInfo } from '@teth
 import { Emitter } from '../emitter.js';
 import { MEDIA_TIMING, type MediaChannel } from './channel.js';
 import { MediaRecovery, PathWatch } from './recovery.js';
-import { gatheredSdp, packetsReceived } from './rtc.js';
+import { gatheredSdp, packetsReceived, resumeIceChecks } from './rtc.js';
 
 export type SubscriberState = 'noPlay' | 'playRequesting' | 'playing';
 
@@ -163,7 +163,9 @@ export class Subscriber extends Emitter<SubscriberEvents> {
     const pc = this.pc as RTCPeerConnection;
     await pc.setRemoteDescription({ type: 'offer', sdp: offer });
     await pc.setLocalDescription(await pc.createAnswer());
-    return gatheredSdp(pc);
+    const sdp = await gatheredSdp(pc);
+    resumeIceChecks(pc);
+    return sdp;
   }
 
   private connected(): Promise<void> {

@@ -106,6 +106,16 @@ function peerConfig() {
   return { iceUseIpv4: true, iceUseIpv6: false };
 }
 
+/**
+ * werift 0.25 renegotiates an ICE restart but, once DTLS is up, never runs connectivity checks
+ * again, so a restarted path stays dead: start them when the transport has no selected pair.
+ */
+function resumeIceChecks(pc: RTCPeerConnection): void {
+  for (const t of pc.iceTransports)
+    if (t.state !== 'closed' && t.state !== 'checking' && !t.connection.nominated && t.connection.remoteUsername)
+      t.start().catch(() => undefined); // the path stays down; the client restarts again
+}
+
 /** Non-trickle: the SDP we hand out carries every candidate. */
 async function gathered(pc: RTCPeerConnection): Promise<string> {
   if (pc.iceGatheringState !== 'complete')
@@ -157,7 +167,9 @@ export class Sfu {
     return negotiate('publish', async () => {
       await pc.setRemoteDescription({ type: 'offer', sdp: offer });
       await pc.setLocalDescription(await pc.createAnswer());
-      return gathered(pc);
+      const sdp = await gathered(pc);
+      resumeIceChecks(pc);
+      return sdp;
     });
   }
 
@@ -181,7 +193,10 @@ export class Sfu {
 
   async answer(subscriptionId: string, answer: string): Promise<void> {
     const egress = this.egress(subscriptionId);
-    await negotiate('answer', () => egress.pc.setRemoteDescription({ type: 'answer', sdp: answer }));
+    await negotiate('answer', async () => {
+      await egress.pc.setRemoteDescription({ type: 'answer', sdp: answer });
+      resumeIceChecks(egress.pc);
+    });
   }
 
   /** An ICE-restart offer for a subscription whose path died. */
