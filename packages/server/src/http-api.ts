@@ -56,6 +56,12 @@ export function registerHttpApi(app: FastifyInstance, hub: Hub, projects: Projec
   app.get('/health', async () => ({ ok: true }));
   app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
 
+  // Authenticate before the body is parsed, so a caller without credentials hears 401, never 400.
+  app.addHook('onRequest', async (req) => {
+    const route = req.routeOptions.url;
+    if (route?.startsWith('/v1/') && !req.headers.authorization?.startsWith('Bearer ')) throw new TetherError('API_AUTH_MISSING');
+  });
+
   const authenticate = async (req: FastifyRequest): Promise<string> => {
     const header = req.headers.authorization;
     if (!header?.startsWith('Bearer ')) throw new TetherError('API_AUTH_MISSING');

@@ -34,19 +34,6 @@ export interface HubOptions {
   metrics: Metrics;
 }
 
-/** Why a resume of a recently ended connection is refused: the client ends with the matching reason. */
-const REFUSAL: Record<Reason, ErrorCode> = {
-  networkDisconnected: 'RESUME_WINDOW_EXPIRED',
-  bufferOverflow: 'BUFFER_OVERFLOW',
-  forceDisconnected: 'FORCE_DISCONNECTED',
-  forceUnpublished: 'FORCE_DISCONNECTED',
-  clientDisconnected: 'RESUME_UNKNOWN_CONNECTION',
-  tokenExpired: 'TOKEN_EXPIRED',
-  serverShutdown: 'SERVER_SHUTDOWN',
-  protocolError: 'ABUSE_CLOSED',
-  resumeFailed: 'RESUME_UNKNOWN_CONNECTION',
-};
-
 /** A socket after the handshake: where its frames go from now on. */
 export interface Attached {
   conn: Connection;
@@ -110,7 +97,7 @@ export class Hub {
     const conn = room?.connections.get(frame.connectionId);
     if (!room || !conn) {
       const ended = this.tombstones.get(frame.connectionId);
-      throw new TetherError(ended ? REFUSAL[ended] : 'RESUME_UNKNOWN_CONNECTION');
+      throw new TetherError(ended ?? 'RESUME_UNKNOWN_CONNECTION');
     }
     if (!conn.secretMatches(frame.secret)) throw new TetherError('RESUME_BAD_SECRET');
     const replay = conn.outbox.after(frame.ack);
@@ -203,7 +190,7 @@ export class Hub {
       room = new Room(
         session,
         {
-          onDestroyed: (conn, reason) => this.destroyed(conn, reason),
+          onDestroyed: (conn, reason, code) => this.destroyed(conn, reason, code),
           onEmpty: (r) => {
             if (this.rooms.get(r.id) === r) this.rooms.delete(r.id);
           },
@@ -225,8 +212,9 @@ export class Hub {
     return room;
   }
 
-  private destroyed(conn: Connection, reason: Reason): void {
-    this.tombstones.add(conn.id, reason);
+  private destroyed(conn: Connection, reason: Reason, code: ErrorCode): void {
+    // A late resume hears the code the connection ended with; a plain leave is simply unknown.
+    this.tombstones.add(conn.id, reason === 'networkDisconnected' ? 'RESUME_WINDOW_EXPIRED' : reason === 'clientDisconnected' ? 'RESUME_UNKNOWN_CONNECTION' : code);
     this.opts.metrics.destroyed.inc({ reason });
     this.opts.log.debug({ connectionId: conn.id, reason }, 'connection destroyed');
   }

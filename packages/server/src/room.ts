@@ -19,7 +19,7 @@ import type { Sfu, SfuHooks } from './media/sfu.js';
 
 export interface RoomHooks {
   /** A connection ended for good (for tombstones, metrics and logs). */
-  onDestroyed(conn: Connection, reason: Reason): void;
+  onDestroyed(conn: Connection, reason: Reason, code: ErrorCode): void;
   /** The last connection left. */
   onEmpty(room: Room): void;
 }
@@ -169,7 +169,7 @@ export class Room {
     const bye = JSON.stringify({ t: 'bye', reason, code, message: ERRORS[code].message });
     conn.close(errorNumber(code), reason, bye);
     this.broadcast({ t: 'connectionDestroyed', connectionId: conn.id, reason });
-    this.hooks.onDestroyed(conn, reason);
+    this.hooks.onDestroyed(conn, reason, code);
     if (this.connections.size === 0) {
       this.media.close();
       this.hooks.onEmpty(this);

@@ -58,7 +58,11 @@ export function serveSocket(ws: WebSocket, hub: Hub, clock: Clock, log: Logger, 
       hub.frame(attached, frame);
       return;
     }
-    if (handshaking) return; // frames before the welcome are not allowed; the client waits for it
+    if (handshaking) {
+      // The client must wait for the answer to connect/resume; its seq is not consumed.
+      link.send(JSON.stringify({ t: 'error', code: 'FRAME_UNEXPECTED', message: `${frame.t} before the handshake answer — ${ERRORS.FRAME_UNEXPECTED.message}`, ...('seq' in frame ? { re: frame.seq } : {}) }));
+      return;
+    }
     if (frame.t !== 'connect' && frame.t !== 'resume') {
       refuse('FRAME_UNEXPECTED', `expected connect or resume, got ${frame.t}`);
       return;
