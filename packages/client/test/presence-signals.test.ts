@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../../testkit/src/test-server.js';
+import { startTestServer, waitFor, type TestServer } from '../../testkit/src/index.js';
 import type { Session, SessionEvents } from '../src/index.js';
 
 /** Records every event of the given names, in order, as `name:detail`. */
@@ -13,13 +13,7 @@ function record(session: Session, names: Array<keyof SessionEvents>): string[] {
   return log;
 }
 
-const until = async (cond: () => boolean, ms = 5000) => {
-  const start = Date.now();
-  while (!cond()) {
-    if (Date.now() - start > ms) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
+const until = (cond: () => boolean) => waitFor(cond, 'the expected events', 5000);
 
 describe('presence and signals over real sockets', () => {
   let t: TestServer;
