@@ -1,5 +1,8 @@
 import type { Clock, TimerHandle } from './clock.js';
 
+/** A timer this late means the event loop stalled (not the peer). */
+const LATE_MS = 250;
+
 export interface HeartbeatOptions {
   clock: Clock;
   /** How often a beat is sent. */
@@ -21,6 +24,9 @@ export class Heartbeat {
   private lastSent: number;
   private timer: TimerHandle | undefined;
   private stopped = false;
+  /** When the pending check was meant to run. */
+  private due = 0;
+  private rechecking = false;
 
   constructor(private readonly opts: HeartbeatOptions) {
     this.lastReceived = opts.clock.now();
@@ -49,7 +55,9 @@ export class Heartbeat {
     const now = this.opts.clock.now();
     const untilBeat = this.lastSent + this.opts.intervalMs - now;
     const untilDead = this.lastReceived + this.opts.timeoutMs - now;
-    this.timer = this.opts.clock.setTimeout(() => this.tick(), Math.max(0, Math.min(untilBeat, untilDead)));
+    const delay = Math.max(0, Math.min(untilBeat, untilDead));
+    this.due = now + delay;
+    this.timer = this.opts.clock.setTimeout(() => this.tick(), delay);
   }
 
   private tick(): void {
@@ -57,6 +65,14 @@ export class Heartbeat {
     if (this.stopped) return;
     const now = this.opts.clock.now();
     const silent = now - this.lastReceived;
+    if (silent >= this.opts.timeoutMs && now - this.due > LATE_MS && !this.rechecking) {
+      // This timer ran late: the process itself stalled, and what the peer sent may be waiting
+      // unread. Look again once pending input has been read, before calling the peer dead.
+      this.rechecking = true;
+      this.timer = this.opts.clock.setTimeout(() => this.tick(), 0);
+      return;
+    }
+    this.rechecking = false;
     if (silent >= this.opts.timeoutMs) {
       this.stopped = true;
       this.opts.onDead(silent);

@@ -11,7 +11,7 @@ export const DEFAULTS = {
     heartbeatIntervalMs: 1000,
     heartbeatTimeoutMs: 4000,
     reconnectWindowMs: 30_000,
-    ackDelayMs: 50,
+    ackDelayMs: 250,
     mediaWindowMs: 20_000,
   } satisfies TransportConfig,
   /** No RTP from a publisher for this long: its media is interrupted (subscribers are told). */

@@ -171,8 +171,11 @@ export class Hub {
 
   /** Ends every connection with `serverShutdown`. */
   shutdown(): void {
-    for (const room of [...this.rooms.values()])
+    for (const room of [...this.rooms.values()]) {
+      // Everyone is told by their own bye; N presence broadcasts to N leaving clients would be O(N²).
+      room.closing = true;
       for (const conn of [...room.connections.values()]) room.destroy(conn, 'serverShutdown');
+    }
   }
 
   private interrupted(room: Room, conn: Connection): void {

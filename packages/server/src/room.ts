@@ -45,6 +45,8 @@ const CLOSE_CODE: Record<Reason, ErrorCode> = {
 export class Room {
   readonly connections = new Map<string, Connection>();
   readonly streams = new Map<string, StreamInfo>();
+  /** The server is shutting down: no more broadcasts. */
+  closing = false;
 
   readonly media: RoomMedia;
 
@@ -89,6 +91,7 @@ export class Room {
 
   /** Sends one event to every connection but `except`; the body is encoded once. */
   broadcast(event: ServerEvent, except?: Connection): number {
+    if (this.closing) return 0;
     const body = encodeEventBody(event);
     let n = 0;
     // Copy: a delivery can overflow an outbox and destroy a connection mid-loop.

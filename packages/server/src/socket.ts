@@ -1,4 +1,4 @@
-import { ERRORS, LIMITS, TetherError, decodeClientFrame, errorNumber, type Clock, type ErrorCode } from '@tether/protocol';
+import { ERRORS, LIMITS, TetherError, decodeClientFrame, errorNumber, type ClientFrame, type Clock, type ErrorCode } from '@tether/protocol';
 import type { Logger } from 'pino';
 import type { RawData, WebSocket } from 'ws';
 import type { Link } from './connection.js';
@@ -16,12 +16,22 @@ export function serveSocket(ws: WebSocket, hub: Hub, clock: Clock, log: Logger, 
   let handshaking = false;
   let closed = false;
   let tooLarge = false;
+  let corked = false;
   const link: Link = {
     send: (text) => {
-      if (ws.readyState === ws.OPEN) {
-        metrics.framesOut.inc();
-        ws.send(text);
+      if (ws.readyState !== ws.OPEN) return;
+      metrics.framesOut.inc();
+      // Frames written in one turn of the event loop leave in one write, not one syscall each.
+      const raw = (ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+      if (raw && !corked) {
+        corked = true;
+        raw.cork();
+        setImmediate(() => {
+          corked = false;
+          raw.uncork();
+        });
       }
+      ws.send(text);
     },
     close: (code, reason) => ws.close(code, reason.slice(0, 120)),
     terminate: () => ws.terminate(),
@@ -47,6 +57,14 @@ export function serveSocket(ws: WebSocket, hub: Hub, clock: Clock, log: Logger, 
     if (attached && !attached.conn.isCurrent(link)) return;
     attached?.conn.received();
     const text = isBinary ? '' : data.toString();
+    // Acks and beats are most of the inbound traffic: a strict fast path spares them the schema.
+    if (attached) {
+      const quick = quickFrame(text);
+      if (quick) {
+        hub.frame(attached, quick);
+        return;
+      }
+    }
     const decoded = decodeClientFrame(text);
     if (!decoded.ok) {
       if (attached) hub.reject(attached, decoded.code, decoded.message, decoded.seq);
@@ -104,4 +122,15 @@ export function serveSocket(ws: WebSocket, hub: Hub, clock: Clock, log: Logger, 
     if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') tooLarge = true;
     log.debug({ err }, 'socket error');
   });
+}
+
+const QUICK = /^\{"t":"(ack|hb)","ack":(\d{1,15})(?:,"seq":(\d{1,15}))?\}$/;
+
+/** `{"t":"ack","ack":N}` and `{"t":"hb","ack":N,"seq":M}` exactly as the SDK writes them; anything else takes the schema. */
+function quickFrame(text: string): ClientFrame | undefined {
+  const m = QUICK.exec(text);
+  if (!m) return undefined;
+  const ack = Number(m[2]);
+  if (m[1] === 'ack') return m[3] === undefined ? { t: 'ack', ack } : undefined;
+  return m[3] === undefined ? { t: 'hb', ack } : { t: 'hb', ack, seq: Number(m[3]) };
 }

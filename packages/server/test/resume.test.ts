@@ -79,8 +79,9 @@ describe('resume on the server', () => {
     clock.advance(3999);
     await new Promise((r) => setImmediate(r));
     expect(other.c.frames.some((f) => f.t === 'connectionReconnecting')).toBe(false);
-    // the other client keeps beating so it stays alive
-    other.c.send({ t: 'hb' });
+    // The other client speaks (a signal to itself; its reply proves the server heard it) so it stays alive.
+    other.c.send({ t: 'signal', seq: 1, type: 'tick', data: '', to: other.welcome.connection.connectionId });
+    await waitFor(() => other.c.frames.some((f) => f.t === 'reply' && f.re === 1), 'reply');
     clock.advance(1);
     await waitFor(() => other.c.frames.some((f) => f.t === 'connectionReconnecting'), 'reconnecting after 4 s');
   });
