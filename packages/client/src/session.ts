@@ -356,13 +356,17 @@ export class Session extends Emitter<SessionEvents> {
     if (opening.length >= 2) opening[0]?.settle(new TetherError('DISCONNECTED', 'superseded'));
     await new Promise<void>((resolve, reject) => {
       const ws = new WS(endpointUrl(this.options.url));
+      const timeoutMs = this.options.attemptTimeoutMs ?? this.config?.heartbeatTimeoutMs ?? 5000;
+      const due = this.clock.now() + timeoutMs;
+      const expire = (recheck: boolean) => {
+        // A timer that ran late means this process stalled: the answer may be waiting unread.
+        if (recheck && this.clock.now() - due > 250) attempt.timer = this.clock.setTimeout(() => expire(false), 0);
+        else attempt.settle(new TetherError('CONNECT_FAILED', 'attempt timed out'));
+      };
       const attempt: Attempt = {
         ws,
         opened: false,
-        timer: this.clock.setTimeout(
-          () => attempt.settle(new TetherError('CONNECT_FAILED', 'attempt timed out')),
-          this.options.attemptTimeoutMs ?? this.config?.heartbeatTimeoutMs ?? 5000,
-        ),
+        timer: this.clock.setTimeout(() => expire(true), timeoutMs),
         settle: (err) => {
           if (!this.attempts.delete(attempt)) return;
           this.clock.clearTimeout(attempt.timer);
@@ -376,6 +380,9 @@ export class Session extends Emitter<SessionEvents> {
       };
       this.attempts.add(attempt);
       ws.onopen = () => {
+        // Another attempt already sent its handshake: a second resume could reach the server after
+        // it and take the connection over from the socket this client keeps. Let that one answer.
+        if ([...this.attempts].some((a) => a !== attempt && a.opened)) return attempt.settle(new TetherError('DISCONNECTED', 'superseded'));
         attempt.opened = true;
         ws.send(JSON.stringify(first));
       };
