@@ -1,0 +1,919 @@
+#!/usr/bin/env node
+/**
+ * bench/fanout.mjs — signal fan-out in one session of N clients on one server:
+ * Tether versus Socket.IO 4, side by side in the same run.
+ *
+ *   npm run build && node bench/fanout.mjs [--clients 100,1000] [--reps 3] [--json]
+ *
+ * Each server runs alone in its own child process (node:child_process fork of this file),
+ * started fresh for each (system, N) and stopped before the next, so the two never compete
+ * for a core. All N clients of either system live in this (the bench) process. Every
+ * delivery's latency is receive time − send time read from the same clock of this process
+ * (performance.timeOrigin + performance.now(), carried in the payload). See bench/README.md
+ * for the method, the options used and how to read the output.
+ */
+import { fork } from 'node:child_process';
+import { createServer } from 'node:http';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { clearInterval, setInterval } from 'node:timers';
+import { parseArgs } from 'node:util';
+import { createRequire } from 'node:module';
+
+const SELF = fileURLToPath(import.meta.url);
+const PROJECT = { apiKey: 'bench-project', apiSecret: 'bench-secret-not-for-production-0123456789' };
+const ROOM = 'bench-room';
+const SIGNAL_TYPE = 'bench';
+const PAYLOAD_BYTES = 100;
+/** Per-sender pacing kept below Tether's limit (50/s sustained, burst 100), applied to both systems alike. */
+const SENDER_RATE = 40;
+const SENDER_BURST = 80;
+/** A phase that makes no progress for this long is abandoned and reported as incomplete. */
+const STALL_MS = 20_000;
+
+const now = () => performance.timeOrigin + performance.now();
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const log = (...a) =>
+  process.stderr.write(`[fanout ${(performance.now() / 1000).toFixed(1).padStart(6)}s] ${a.join(' ')}\n`);
+
+// =====================================================================================
+// server child
+// =====================================================================================
+
+async function serve(kind) {
+  let close;
+  let url;
+  if (kind === 'tether') {
+    const { startServer } = await import('@tether/server');
+    // Defaults otherwise: heartbeat 1 s, ack delay 50 ms, outbox 4096 frames / 4 MiB, rate limits untouched.
+    const server = await startServer({ port: 0, host: '127.0.0.1', projects: [PROJECT], logLevel: 'silent' });
+    url = server.url;
+    close = () => server.close();
+  } else if (kind === 'socketio') {
+    const { Server } = await import('socket.io');
+    const http = createServer();
+    // websocket transport only (no long-polling, no upgrade), no per-message deflate (the default),
+    // no connection-state recovery, default parser, in-memory adapter. The server only relays.
+    const io = new Server(http, { transports: ['websocket'], serveClient: false, perMessageDeflate: false });
+    io.on('connection', (socket) => {
+      socket.join(ROOM);
+      socket.on('signal', (msg) => io.to(ROOM).emit('signal', msg));
+    });
+    await new Promise((resolve) => http.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${http.address().port}`;
+    close = () => new Promise((resolve) => io.close(() => resolve()));
+  } else throw new Error(`unknown server kind ${kind}`);
+
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
+  process.on('message', async (msg) => {
+    if (msg.cmd === 'cpu') {
+      const c = process.cpuUsage();
+      // Event-loop delay since the previous call (max, ms): how long the server went without reading its sockets.
+      const loopDelayMaxMs = loopDelay.max / 1e6;
+      loopDelay.reset();
+      process.send({ re: msg.id, cpuUs: c.user + c.system, rss: process.memoryUsage().rss, loopDelayMaxMs });
+    } else if (msg.cmd === 'close') {
+      await close();
+      process.send({ re: msg.id, closed: true }, () => process.exit(0));
+    }
+  });
+  process.on('disconnect', () => process.exit(0));
+  process.send({ ready: true, url });
+}
+
+/** Server children alive now, killed (by pid, only ours) if the bench is interrupted. */
+const children = new Set();
+
+function startChild(kind) {
+  // FANOUT_SERVER_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", is passed to the server children's node.
+  const execArgv = (process.env.FANOUT_SERVER_ARGS ?? '').split(' ').filter(Boolean);
+  const child = fork(SELF, ['--serve', kind], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  let nextId = 1;
+  const waiting = new Map();
+  let exited = false;
+  const exit = new Promise((resolve) =>
+    child.once('exit', (code, signal) => ((exited = true), resolve({ code, signal }))),
+  );
+  const ready = new Promise((resolve, reject) => {
+    child.on('message', (msg) => {
+      if (msg.ready) resolve(msg.url);
+      else if (msg.re && waiting.has(msg.re)) {
+        waiting.get(msg.re)(msg);
+        waiting.delete(msg.re);
+      }
+    });
+    exit.then(({ code, signal }) =>
+      reject(new Error(`${kind} server exited (${code ?? signal}) before it was ready`)),
+    );
+  });
+  const call = (cmd) =>
+    new Promise((resolve, reject) => {
+      if (exited) return reject(new Error(`${kind} server is gone`));
+      const id = nextId++;
+      waiting.set(id, resolve);
+      child.send({ cmd, id });
+    });
+  return {
+    child,
+    ready,
+    cpu: () => call('cpu'),
+    async stop() {
+      if (exited) return;
+      call('close').catch(() => undefined);
+      let timer;
+      const timeout = new Promise((resolve) => (timer = setTimeout(() => resolve('timeout'), 30_000)));
+      const outcome = await Promise.race([exit, timeout]);
+      clearTimeout(timer);
+      if (outcome === 'timeout') {
+        log(`${kind} server did not exit in 30 s; killing pid ${child.pid}`);
+        child.kill('SIGKILL');
+        await exit;
+      }
+    },
+  };
+}
+
+// =====================================================================================
+// clients: one interface over both SDKs
+// =====================================================================================
+
+/** Runs `fn(i)` for i in [0, n) with at most `limit` at a time. */
+async function pool(n, limit, fn) {
+  let next = 0;
+  const worker = async () => {
+    while (next < n) await fn(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, n) }, worker));
+}
+
+/** Tether: N `Session`s of @tether/client in one session; each listens to `signal:bench`. */
+/** Attempts per client to connect; a failed attempt is retried, and the retries are reported. */
+const CONNECT_ATTEMPTS = 3;
+/** Time allowed for one connect attempt, both systems (the default 5 s of Tether is tight for a join storm on 2 cores). */
+const CONNECT_TIMEOUT_MS = 30_000;
+
+/**
+ * Connects n clients, `concurrency` at a time, each with up to CONNECT_ATTEMPTS attempts.
+ * `open(i)` makes client i and resolves once it is connected; `drop(client)` closes one.
+ * On failure every client made so far is closed before the error propagates.
+ */
+async function connectAll(n, concurrency, open, drop, progress, stats) {
+  const clients = new Array(n);
+  let connected = 0;
+  try {
+    await pool(n, concurrency, async (i) => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          clients[i] = await open(i);
+          break;
+        } catch (err) {
+          if (attempt >= CONNECT_ATTEMPTS)
+            throw new Error(
+              `client ${i} could not connect in ${attempt} attempts: ${err.code ?? ''} ${err.message}`,
+            );
+          stats.connectRetries++;
+          if (stats.connectRetries <= 3)
+            log(`client ${i}: connect attempt ${attempt} failed (${err.code ?? err.message}); retrying`);
+        }
+      }
+      progress(++connected);
+    });
+  } catch (err) {
+    for (const c of clients) if (c) drop(c);
+    throw err;
+  }
+  return clients;
+}
+
+/** Tether: N `Session`s of @tether/client in one session; each listens to `signal:bench`. */
+async function tetherClients(url, n, concurrency, onDelivery, progress) {
+  const { Session } = await import('@tether/client');
+  const { TetherApi, createToken } = await import('@tether/server-sdk');
+  const api = new TetherApi({ url, ...PROJECT });
+  const { sessionId } = await api.createSession();
+  let rejected = 0;
+  let closing = false;
+  /** Transport trouble is counted and reported: a fan-out bench must not hide reconnections. */
+  const trouble = { sessionReconnecting: 0, sessionDisconnected: 0, exception: 0 };
+  const stats = { connectRetries: 0, reconnected: 0 };
+  const note = (name, detail) => {
+    trouble[name]++;
+    if (trouble[name] <= 3) log(`tether client ${name}${detail ? ` ${detail}` : ''}`);
+  };
+  const sessions = await connectAll(
+    n,
+    concurrency,
+    async (i) => {
+      const token = await createToken({ ...PROJECT, sessionId, role: 'publisher', data: `c${i}` });
+      // watchNetwork off: there are no browser online/offline events in Node anyway.
+      const s = new Session({ url, sessionId, watchNetwork: false, attemptTimeoutMs: CONNECT_TIMEOUT_MS });
+      try {
+        await s.connect(token);
+      } catch (err) {
+        s.disconnect();
+        throw err;
+      }
+      s.on('signal:bench', (e) => onDelivery(i, e.data));
+      s.on('sessionReconnecting', (e) => note('sessionReconnecting', e.cause));
+      s.on('sessionReconnected', () => stats.reconnected++ < 3 && log('tether client sessionReconnected'));
+      s.on('sessionDisconnected', (e) => closing || note('sessionDisconnected', e.reason));
+      s.on('exception', (e) => note('exception', `${e.code} ${e.message}`));
+      return s;
+    },
+    (s) => s.disconnect(),
+    progress,
+    stats,
+  );
+  return {
+    send(i, data) {
+      sessions[i].signal({ type: SIGNAL_TYPE, data }).catch((err) => {
+        rejected++;
+        if (rejected <= 5) log(`tether signal rejected: ${err.code ?? err.message}`);
+      });
+    },
+    get rejected() {
+      return rejected;
+    },
+    trouble,
+    stats,
+    async close() {
+      closing = true;
+      for (const s of sessions) s.disconnect();
+    },
+  };
+}
+
+/** Socket.IO: N socket.io-client sockets, one Manager (= one WebSocket) each. */
+async function socketioClients(url, n, concurrency, onDelivery, progress) {
+  const { io } = await import('socket.io-client');
+  let closing = false;
+  const trouble = { disconnect: 0 };
+  const stats = { connectRetries: 0 };
+  const sockets = await connectAll(
+    n,
+    concurrency,
+    async (i) => {
+      // forceNew: a Manager (and WebSocket) per client, as N separate users would have;
+      // websocket only, no reconnection (nothing drops on loopback).
+      const socket = io(url, {
+        transports: ['websocket'],
+        forceNew: true,
+        reconnection: false,
+        timeout: CONNECT_TIMEOUT_MS,
+      });
+      try {
+        await new Promise((resolve, reject) => {
+          socket.once('connect', resolve);
+          socket.once('connect_error', reject);
+        });
+      } catch (err) {
+        socket.disconnect();
+        throw err;
+      }
+      socket.on('signal', (msg) => onDelivery(i, msg.data));
+      socket.on('disconnect', (reason) => {
+        if (closing) return;
+        trouble.disconnect++;
+        if (trouble.disconnect <= 3) log(`socket.io client disconnect ${reason}`);
+      });
+      return socket;
+    },
+    (s) => s.disconnect(),
+    progress,
+    stats,
+  );
+  return {
+    send(i, data) {
+      sockets[i].emit('signal', { type: SIGNAL_TYPE, data });
+    },
+    rejected: 0,
+    trouble,
+    stats,
+    async close() {
+      closing = true;
+      for (const s of sockets) s.disconnect();
+    },
+  };
+}
+
+const SYSTEMS = {
+  tether: { label: 'Tether', connect: tetherClients },
+  socketio: { label: 'Socket.IO', connect: socketioClients },
+};
+
+// =====================================================================================
+// measurement
+// =====================================================================================
+
+/** Event-loop delay of the bench (client) process, per phase. */
+const clientLoopDelay = monitorEventLoopDelay({ resolution: 10 });
+
+/** The phase in progress; deliveries of an older phase (stragglers) are ignored. */
+let phase = null;
+let phaseCounter = 0;
+
+/** Payload: `phase:msg:sendTime:` padded to PAYLOAD_BYTES. */
+function payload(phaseId, msg, t) {
+  const head = `${phaseId}:${msg}:${t.toFixed(3)}:`;
+  return head + 'x'.repeat(Math.max(0, PAYLOAD_BYTES - head.length));
+}
+
+/** Called by every client of either system for every bench signal it receives. */
+function onDelivery(client, data) {
+  const t = now();
+  const p = phase;
+  if (!p) return;
+  const a = data.indexOf(':');
+  const b = data.indexOf(':', a + 1);
+  const c = data.indexOf(':', b + 1);
+  if (Number(data.slice(0, a)) !== p.id) return;
+  const msg = Number(data.slice(a + 1, b));
+  const sent = Number(data.slice(b + 1, c));
+  const slot = msg * p.n + client;
+  if (p.seen[slot]) {
+    p.duplicates++;
+    return;
+  }
+  p.seen[slot] = 1;
+  p.lat[p.delivered++] = t - sent;
+  p.lastDelivery = t;
+  if (++p.perMsg[msg] === p.n) {
+    p.completed++;
+    p.onComplete();
+  }
+}
+
+/** Picks senders round-robin, each held to SENDER_RATE/s with a burst of SENDER_BURST. */
+class Senders {
+  constructor(n) {
+    this.n = n;
+    this.next = 0;
+    this.tokens = new Float64Array(n).fill(SENDER_BURST);
+    this.updated = new Float64Array(n).fill(performance.now());
+    this.waits = 0;
+  }
+  /** The next sender with a token, or -1 if none has one right now. */
+  take() {
+    const t = performance.now();
+    for (let k = 0; k < this.n; k++) {
+      const i = this.next;
+      this.next = (this.next + 1) % this.n;
+      this.tokens[i] = Math.min(SENDER_BURST, this.tokens[i] + ((t - this.updated[i]) / 1000) * SENDER_RATE);
+      this.updated[i] = t;
+      if (this.tokens[i] >= 1) {
+        this.tokens[i] -= 1;
+        return i;
+      }
+    }
+    this.waits++;
+    return -1;
+  }
+}
+
+/**
+ * One phase: M messages, each sent by one client and delivered to all N (sender included).
+ * mode 'window': at most `window` messages not yet delivered to everyone are in flight (closed loop).
+ * mode 'paced': messages leave at `rate`/s on a fixed schedule (open loop), whatever the deliveries.
+ */
+async function runPhase(clients, senders, n, { mode, messages, window = 0, rate = 0, cpu }) {
+  const p = {
+    id: ++phaseCounter,
+    n,
+    m: messages,
+    seen: new Uint8Array(messages * n),
+    perMsg: new Uint32Array(messages),
+    lat: new Float64Array(messages * n),
+    delivered: 0,
+    duplicates: 0,
+    completed: 0,
+    sent: 0,
+    firstSend: 0,
+    lastDelivery: 0,
+    onComplete: () => undefined,
+  };
+  const sendOne = () => {
+    const i = senders.take();
+    if (i < 0) return false;
+    const t = now();
+    if (p.sent === 0) p.firstSend = t;
+    clients.send(i, payload(p.id, p.sent++, t));
+    return true;
+  };
+  const rejectedBefore = clients.rejected;
+  const serverCpu0 = await cpu();
+  const clientCpu0 = process.cpuUsage();
+  clientLoopDelay.reset();
+  phase = p;
+
+  let retry;
+  const done = new Promise((resolve) => {
+    let finished = false;
+    const finish = (complete) => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(retry);
+      clearInterval(watchdog);
+      resolve(complete);
+    };
+    let lastProgress = performance.now();
+    let lastCount = -1;
+    const watchdog = setInterval(() => {
+      if (p.delivered !== lastCount) {
+        lastCount = p.delivered;
+        lastProgress = performance.now();
+      } else if (performance.now() - lastProgress > STALL_MS) finish(false);
+    }, 500);
+    if (mode === 'window') {
+      const pump = () => {
+        while (p.sent < messages && p.sent - p.completed < window) {
+          if (!sendOne()) {
+            clearTimeout(retry);
+            retry = setTimeout(pump, 5);
+            return;
+          }
+        }
+      };
+      p.onComplete = () => (p.completed === messages ? finish(true) : pump());
+      pump();
+    } else {
+      p.onComplete = () => p.completed === messages && finish(true);
+      const t0 = performance.now();
+      const tick = () => {
+        const due = Math.min(messages, Math.floor(((performance.now() - t0) / 1000) * rate) + 1);
+        while (p.sent < due && sendOne());
+        if (p.sent < messages) retry = setTimeout(tick, Math.max(1, Math.min(10, 1000 / rate / 2)));
+      };
+      tick();
+    }
+  });
+  const complete = await done;
+  phase = null;
+  const clientCpu = process.cpuUsage(clientCpu0);
+  const serverCpu1 = await cpu();
+  const lat = p.lat.subarray(0, p.delivered).sort();
+  const pct = (q) => (lat.length ? lat[Math.min(lat.length - 1, Math.floor(q * lat.length))] : NaN);
+  const elapsedS = p.delivered > 0 ? (p.lastDelivery - p.firstSend) / 1000 : NaN;
+  return {
+    complete,
+    sent: p.sent,
+    expected: messages * n,
+    delivered: p.delivered,
+    duplicates: p.duplicates,
+    rejected: clients.rejected - rejectedBefore,
+    elapsedS,
+    deliveriesPerS: p.delivered / elapsedS,
+    messagesPerS: p.completed / elapsedS,
+    p50: pct(0.5),
+    p99: pct(0.99),
+    max: lat.length ? lat[lat.length - 1] : NaN,
+    serverCpuUsPerDelivery: (serverCpu1.cpuUs - serverCpu0.cpuUs) / Math.max(1, p.delivered),
+    clientCpuUsPerDelivery: (clientCpu.user + clientCpu.system) / Math.max(1, p.delivered),
+    serverRssMB: serverCpu1.rss / 2 ** 20,
+    serverLoopDelayMaxMs: serverCpu1.loopDelayMaxMs,
+    clientLoopDelayMaxMs: clientLoopDelay.max / 1e6,
+  };
+}
+
+const median = (xs) => {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (!s.length) return NaN;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+/** One system at one N, connected: its server child, its N clients and their senders. */
+async function setUp(key, n, cfg) {
+  const sys = SYSTEMS[key];
+  const tag = `${sys.label} N=${n}`;
+  const server = startChild(key);
+  try {
+    const url = await server.ready;
+    log(
+      `${tag}: server pid ${server.child.pid} at ${url}; connecting ${n} clients, ${cfg.concurrency} at a time`,
+    );
+    const t0 = performance.now();
+    let lastLog = t0;
+    clientLoopDelay.reset();
+    const clients = await sys.connect(url, n, cfg.concurrency, onDelivery, (k) => {
+      const t = performance.now();
+      if (k === n || t - lastLog > 2000) {
+        lastLog = t;
+        const clientLag = clientLoopDelay.max / 1e6;
+        clientLoopDelay.reset();
+        server.cpu().then(
+          (c) =>
+            log(
+              `${tag}: connected ${k}/${n} (${((t - t0) / 1000).toFixed(1)} s), ` +
+                `loop delay max server ${c.loopDelayMaxMs.toFixed(0)} ms, clients ${clientLag.toFixed(0)} ms`,
+            ),
+          () => undefined,
+        );
+      }
+    });
+    const connectS = (performance.now() - t0) / 1000;
+    await sleep(500); // let the join traffic (presence) drain
+    const { loopDelayMaxMs: connectLoopDelayMaxMs } = await server.cpu();
+    log(
+      `${tag}: connected in ${connectS.toFixed(1)} s; loop delay max server ${connectLoopDelayMaxMs.toFixed(0)} ms, clients ${(clientLoopDelay.max / 1e6).toFixed(0)} ms`,
+    );
+    return {
+      key,
+      n,
+      tag,
+      server,
+      clients,
+      senders: new Senders(n),
+      connectS,
+      connectLoopDelayMaxMs,
+      cpu: () => server.cpu(),
+      reps: [],
+    };
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
+}
+
+async function tearDown(sut) {
+  const t = performance.now();
+  await sut.clients.close();
+  await sleep(300);
+  await sut.server.stop();
+  log(`${sut.tag}: clients closed and server stopped (${((performance.now() - t) / 1000).toFixed(1)} s)`);
+}
+
+async function warmUp(sut, cfg) {
+  const warm = await runPhase(sut.clients, sut.senders, sut.n, {
+    mode: 'window',
+    messages: cfg.warmup,
+    window: cfg.window,
+    cpu: sut.cpu,
+  });
+  log(
+    `${sut.tag}: warm-up ${warm.delivered}/${warm.expected} deliveries, ${fmtInt(warm.deliveriesPerS)}/s, ` +
+      `server loop delay max ${warm.serverLoopDelayMaxMs.toFixed(0)} ms`,
+  );
+}
+
+/** One repetition: a window phase (throughput, latency at saturation), then a paced phase (latency at a fixed load). */
+async function repetition(sut, cfg, r) {
+  const { tag, n } = sut;
+  await sleep(200);
+  const win = await runPhase(sut.clients, sut.senders, n, {
+    mode: 'window',
+    messages: cfg.messages,
+    window: cfg.window,
+    cpu: sut.cpu,
+  });
+  log(
+    `${tag} rep ${r}/${cfg.reps} window=${cfg.window}: ${win.delivered}/${win.expected} in ${win.elapsedS.toFixed(2)} s = ` +
+      `${fmtInt(win.deliveriesPerS)} deliveries/s, p50 ${win.p50.toFixed(2)} ms, p99 ${win.p99.toFixed(2)} ms, ` +
+      `loop delay max server ${win.serverLoopDelayMaxMs.toFixed(0)} ms, clients ${win.clientLoopDelayMaxMs.toFixed(0)} ms` +
+      `${win.complete ? '' : ' INCOMPLETE'}${win.rejected ? `, ${win.rejected} rejected` : ''}`,
+  );
+  await sleep(200);
+  const paced = await runPhase(sut.clients, sut.senders, n, {
+    mode: 'paced',
+    messages: cfg.pacedMessages,
+    rate: cfg.pacedRate,
+    cpu: sut.cpu,
+  });
+  log(
+    `${tag} rep ${r}/${cfg.reps} paced ${cfg.pacedRate.toFixed(0)} msg/s: ${paced.delivered}/${paced.expected}, ` +
+      `p50 ${paced.p50.toFixed(2)} ms, p99 ${paced.p99.toFixed(2)} ms${paced.complete ? '' : ' INCOMPLETE'}` +
+      `${paced.rejected ? `, ${paced.rejected} rejected` : ''}`,
+  );
+  sut.reps.push({ window: win, paced });
+}
+
+function summarise(sut) {
+  const { reps } = sut;
+  // Medians over complete phases only: an abandoned phase has no meaningful rate or CPU per delivery.
+  const med = (f) => median(reps.map(f));
+  const okWindow = reps.filter((r) => r.window.complete);
+  const okPaced = reps.filter((r) => r.paced.complete);
+  const medW = (f) => median(okWindow.map(f));
+  const medP = (f) => median(okPaced.map(f));
+  return {
+    system: sut.key,
+    n: sut.n,
+    connectS: sut.connectS,
+    reps,
+    senderWaits: sut.senders.waits,
+    summary: {
+      deliveriesPerS: medW((r) => r.window.deliveriesPerS),
+      loadedP50: medW((r) => r.window.p50),
+      loadedP99: medW((r) => r.window.p99),
+      pacedP50: medP((r) => r.paced.p50),
+      pacedP99: medP((r) => r.paced.p99),
+      serverCpuUsPerDelivery: medW((r) => r.window.serverCpuUsPerDelivery),
+      clientCpuUsPerDelivery: medW((r) => r.window.clientCpuUsPerDelivery),
+      serverLoopDelayMaxMs: med((r) => r.window.serverLoopDelayMaxMs),
+      completePhases: `${okWindow.length + okPaced.length}/${2 * reps.length}`,
+      connectS: sut.connectS,
+      transportTrouble: { ...sut.clients.trouble },
+      connectRetries: sut.clients.stats.connectRetries,
+      complete: reps.every((r) => r.window.complete && r.paced.complete),
+      duplicates: reps.reduce((s, r) => s + r.window.duplicates + r.paced.duplicates, 0),
+      missing: reps.reduce(
+        (s, r) => s + (r.window.expected - r.window.delivered) + (r.paced.expected - r.paced.delivered),
+        0,
+      ),
+      rejected: reps.reduce((s, r) => s + r.window.rejected + r.paced.rejected, 0),
+    },
+  };
+}
+
+/**
+ * Both systems at one N.
+ *
+ * Default (sequential): one system at a time — its server child and N clients are set up,
+ * warmed up, measured `reps` times and torn down before the other system starts, so neither
+ * system's idle clients are on the machine while the other is measured. The order of the
+ * systems flips from one N to the next.
+ *
+ * `--interleave`: both systems are connected first and the repetitions alternate (T S, S T…),
+ * which spreads slow drifts of background load over both — but the idle system's clients stay
+ * connected while the other is measured (Tether: 1 heartbeat/s each way per connection and a
+ * 4 s heartbeat timeout; Socket.IO: a ping every 25 s, 20 s timeout). On an overloaded machine
+ * a long stall of the bench process during a Socket.IO phase can then time out Tether's idle
+ * connections, so this is not the default.
+ */
+async function benchPair(systems, n, cfg, { interleave, flip }) {
+  const order = flip ? [...systems].reverse() : systems;
+  const out = {};
+  const fail = (key, err) => {
+    out[key] = { system: key, n, error: `setup failed: ${err.message}` };
+    log(`${SYSTEMS[key].label} N=${n}: ${out[key].error}`);
+  };
+  if (!interleave) {
+    for (const key of order) {
+      let sut;
+      try {
+        sut = await setUp(key, n, cfg);
+      } catch (err) {
+        fail(key, err);
+        continue;
+      }
+      try {
+        await warmUp(sut, cfg);
+        for (let r = 1; r <= cfg.reps; r++) await repetition(sut, cfg, r);
+        out[key] = summarise(sut);
+      } finally {
+        await tearDown(sut);
+      }
+      await sleep(500);
+    }
+    return out;
+  }
+  const suts = [];
+  try {
+    for (const key of order) {
+      try {
+        suts.push(await setUp(key, n, cfg));
+      } catch (err) {
+        fail(key, err);
+      }
+    }
+    for (const sut of suts) await warmUp(sut, cfg);
+    for (let r = 1; r <= cfg.reps; r++) {
+      for (const sut of r % 2 === 1 ? suts : [...suts].reverse()) await repetition(sut, cfg, r);
+    }
+    for (const sut of suts) out[sut.key] = summarise(sut);
+    return out;
+  } finally {
+    for (const sut of suts) await tearDown(sut);
+  }
+}
+
+// =====================================================================================
+// output
+// =====================================================================================
+
+const fmtInt = (x) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : 'n/a');
+const fmtMs = (x) => (Number.isFinite(x) ? x.toFixed(2) : 'n/a');
+const fmtRatio = (a, b) =>
+  Number.isFinite(a) && Number.isFinite(b) && b !== 0 ? `${(a / b).toFixed(2)}×` : 'n/a';
+
+function table(results, cfgs) {
+  const rows = [];
+  const metrics = [
+    ['deliveries/s (window)', 'deliveriesPerS', fmtInt, 'higher is better'],
+    ['latency p50, window (ms)', 'loadedP50', fmtMs],
+    ['latency p99, window (ms)', 'loadedP99', fmtMs],
+    ['latency p50, paced (ms)', 'pacedP50', fmtMs],
+    ['latency p99, paced (ms)', 'pacedP99', fmtMs],
+    ['server CPU µs/delivery', 'serverCpuUsPerDelivery', (x) => x.toFixed(2)],
+    ['client CPU µs/delivery', 'clientCpuUsPerDelivery', (x) => x.toFixed(2)],
+    ['server loop delay max, window (ms)', 'serverLoopDelayMaxMs', (x) => x.toFixed(0)],
+    ['connect N clients (s)', 'connectS', (x) => x.toFixed(2)],
+  ];
+  const header = ['N', 'metric', 'Tether', 'Socket.IO', 'Tether/Socket.IO'];
+  const notes = [];
+  for (const [n, pair] of results) {
+    const t = pair.tether?.summary;
+    const s = pair.socketio?.summary;
+    for (const [key, x] of Object.entries(pair))
+      if (x.error) notes.push(`N=${n} ${SYSTEMS[key].label}: ${x.error}`);
+    const c = cfgs.get(n);
+    for (const [name, key, fmt] of metrics) {
+      let label = name;
+      if (key === 'deliveriesPerS') label = `deliveries/s (window ${c.window} msg)`;
+      if (key === 'pacedP50' || key === 'pacedP99')
+        label = name.replace('paced', `paced ${fmtInt(c.pacedRate)} msg/s`);
+      rows.push([
+        String(n),
+        label,
+        t ? fmt(t[key]) : 'n/a',
+        s ? fmt(s[key]) : 'n/a',
+        fmtRatio(t?.[key], s?.[key]),
+      ]);
+    }
+    const check = (x) => {
+      if (!x) return 'n/a';
+      const drops = Object.values(x.transportTrouble).reduce((a, b) => a + b, 0);
+      return `${x.complete ? 'yes' : `NO ${x.completePhases}`}/${x.duplicates}/${x.missing}/${x.rejected}/${drops}/${x.connectRetries}`;
+    };
+    rows.push([String(n), 'complete/dup/missing/rej/drops/retries', check(t), check(s), '']);
+  }
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r) => r.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line), ...notes].join('\n');
+}
+
+// =====================================================================================
+// main
+// =====================================================================================
+
+function usage() {
+  return `usage: node bench/fanout.mjs [options]   (run \`npm run build\` first)
+  --clients 100,1000     client counts N (one session / room of N each)
+  --systems tether,socketio
+  --reps 3               repetitions per (system, N); medians are reported
+  --messages M           messages per window phase (default 1000 at N<=100, else max(200, 100000/N))
+  --window W             in-flight messages in the window phase (default max(2, round(4000/N)))
+  --paced-deliveries D   offered load of the paced phase in deliveries/s (default 10000; msg/s = D/N)
+  --paced-seconds S      length of a paced phase (default 3)
+  --concurrency C        connection attempts at a time (default 20; see bench/README.md before raising it)
+  --interleave           connect both systems, then alternate their repetitions (default: one system at a time)
+  --json                 also print a JSON summary after the table
+`;
+}
+
+async function main() {
+  clientLoopDelay.enable();
+  const { values } = parseArgs({
+    options: {
+      clients: { type: 'string', default: '100,1000' },
+      systems: { type: 'string', default: 'tether,socketio' },
+      reps: { type: 'string', default: '3' },
+      messages: { type: 'string' },
+      window: { type: 'string' },
+      'paced-deliveries': { type: 'string', default: '10000' },
+      'paced-seconds': { type: 'string', default: '3' },
+      concurrency: { type: 'string', default: '20' },
+      json: { type: 'boolean', default: false },
+      interleave: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(usage());
+    return;
+  }
+  const ns = values.clients.split(',').map((x) => parseInt(x, 10));
+  const systems = values.systems.split(',').map((x) => x.trim());
+  for (const s of systems)
+    if (!SYSTEMS[s]) throw new Error(`unknown system ${s}; use tether and/or socketio`);
+  if (ns.some((n) => !(n >= 1))) throw new Error(`bad --clients ${values.clients}`);
+
+  const cfgs = new Map();
+  for (const n of ns) {
+    const messages = values.messages
+      ? parseInt(values.messages, 10)
+      : n <= 100
+        ? 1000
+        : Math.max(200, Math.round(100_000 / n));
+    const window = values.window ? parseInt(values.window, 10) : Math.max(2, Math.round(4000 / n));
+    const pacedRate = Math.max(1, parseFloat(values['paced-deliveries']) / n);
+    const pacedSeconds = parseFloat(values['paced-seconds']);
+    cfgs.set(n, {
+      messages,
+      window,
+      warmup: Math.max(20, Math.round(messages / 4)),
+      pacedRate,
+      pacedMessages: Math.max(10, Math.round(pacedRate * pacedSeconds)),
+      reps: parseInt(values.reps, 10),
+      concurrency: parseInt(values.concurrency, 10),
+    });
+  }
+  const os = await import('node:os');
+  const cores = os.availableParallelism();
+  const loadBefore = os.loadavg()[0];
+  log(
+    `node ${process.version}, ${cores} cores, load average ${loadBefore.toFixed(2)}, N = ${ns.join(', ')}, systems = ${systems.join(', ')}`,
+  );
+
+  const onSignal = () => {
+    for (const c of children) c.kill('SIGKILL');
+    process.exit(130);
+  };
+  process.once('SIGINT', onSignal);
+
+  const results = new Map();
+  const t0 = performance.now();
+  for (const n of ns) {
+    results.set(
+      n,
+      await benchPair(systems, n, cfgs.get(n), {
+        interleave: values.interleave,
+        flip: results.size % 2 === 1,
+      }),
+    );
+    await sleep(500);
+  }
+  process.off('SIGINT', onSignal);
+
+  const out = [];
+  const sioVersion = createRequire(import.meta.url)('socket.io/package.json').version;
+  out.push(
+    `Signal fan-out: one session/room of N clients, one server. Each server runs alone in its own child process`,
+  );
+  out.push(
+    `(node fork); all clients of both systems run in the bench process. Payload: {type:'${SIGNAL_TYPE}', data: ${PAYLOAD_BYTES} bytes incl. the`,
+  );
+  out.push(
+    `send time}, delivered to all N including the sender. Latency = receive − send on the bench process's clock, every`,
+  );
+  out.push(
+    `delivery counted. window = closed loop, at most W messages not yet delivered to all N (throughput, latency at`,
+  );
+  out.push(
+    `saturation); paced = open loop at a fixed offered load. Warm-up, then ${cfgs.get(ns[0]).reps} reps; medians of the complete ones.`,
+  );
+  out.push(
+    values.interleave
+      ? `Both systems connected at once, reps alternating T,S / S,T (--interleave).`
+      : `One system at a time (server + clients set up, measured, torn down); the order flips between Ns.`,
+  );
+  out.push(
+    `Senders rotate round-robin over all N clients, each held to ≤ ${SENDER_RATE}/s (burst ${SENDER_BURST}) for both systems, under`,
+  );
+  out.push(
+    `Tether's per-connection limit (50/s, burst 100), which is unchanged. Tether: default server options, @tether/client`,
+  );
+  out.push(
+    `Session (reliable, sequenced, acked). Socket.IO ${sioVersion}: transports ['websocket'], perMessageDeflate off, no`,
+  );
+  out.push(
+    `connection-state recovery, in-memory adapter, client forceNew + reconnection off; server relays with io.to(room).emit.`,
+  );
+  out.push(
+    `CPU µs/delivery: process CPU (user+sys) over the window phase / deliveries. Last row: phases complete / duplicate`,
+  );
+  out.push(
+    `deliveries / missing deliveries / sends rejected / transport drops (Tether reconnecting+disconnected+exception,`,
+  );
+  out.push(
+    `Socket.IO disconnect) / connect attempts retried (each client gets 3 attempts of up to ${CONNECT_TIMEOUT_MS / 1000} s).`,
+  );
+  out.push('');
+  out.push(table(results, cfgs));
+  out.push('');
+  const load = `1-min load average ${loadBefore.toFixed(2)} at start, ${os.loadavg()[0].toFixed(2)} at end`;
+  out.push(
+    `total time ${((performance.now() - t0) / 1000).toFixed(0)} s, node ${process.version}, ${cores} cores, ${load}`,
+  );
+  process.stdout.write(out.join('\n') + '\n');
+
+  if (values.json) {
+    const json = {
+      bench: 'fanout',
+      node: process.version,
+      cores,
+      loadAverage: { start: loadBefore, end: os.loadavg()[0] },
+      payloadBytes: PAYLOAD_BYTES,
+      senderRatePerS: SENDER_RATE,
+      results: [...results].map(([n, pair]) => ({
+        n,
+        config: cfgs.get(n),
+        tether: pair.tether?.summary ?? pair.tether?.error,
+        socketio: pair.socketio?.summary ?? pair.socketio?.error,
+        ratio: Object.fromEntries(
+          Object.keys(pair.tether?.summary ?? {})
+            .filter((k) => typeof pair.tether.summary[k] === 'number' && pair.socketio?.summary)
+            .map((k) => [k, pair.tether.summary[k] / pair.socketio.summary[k]]),
+        ),
+        reps: { tether: pair.tether?.reps, socketio: pair.socketio?.reps },
+      })),
+    };
+    process.stdout.write(JSON.stringify(json, null, 2) + '\n');
+  }
+}
+
+// Entry point, last so that every const above is initialised: a server child, or the bench.
+if (process.argv[2] === '--serve') await serve(process.argv[3]);
+else await main();
