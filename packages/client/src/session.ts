@@ -64,6 +64,8 @@ export interface SessionOptions {
   clock?: Clock;
   /** WebRTC for Node (werift: `{ RTCPeerConnection }`); browsers use their own. */
   rtc?: RtcProvider;
+  /** STUN/TURN servers for media (relayed sessions across NATs need them). Default: none. */
+  iceServers?: RTCIceServer[];
   /** Give up on interrupted media after this long. Default: the server's media window (20 s). */
   mediaWindowMs?: number;
 }
@@ -224,6 +226,7 @@ export class Session extends Emitter<SessionEvents> {
     return {
       clock: this.clock,
       rtc,
+      iceServers: this.options.iceServers ?? [],
       get routed() {
         return session.mediaMode === 'routed';
       },

@@ -8,6 +8,8 @@ export interface MediaChannel {
   readonly rtc: RtcProvider;
   readonly routed: boolean;
   readonly mediaWindowMs: number;
+  /** STUN/TURN servers for peer connections; none by default (werift would otherwise pick a public one). */
+  readonly iceServers: RTCIceServer[];
   /** Signalling is up (the session is connected). */
   readonly connected: boolean;
   /** A reliable operation; queued while reconnecting. */

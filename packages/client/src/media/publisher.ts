@@ -1,4 +1,4 @@
-import { TetherError, type ErrorCode, type Reason, type StreamInfo, type VideoType } from '@tether/protocol';
+import { TetherError, type ErrorCode, type Reason, type StreamInfo, type TimerHandle, type VideoType } from '@tether/protocol';
 import { Emitter } from '../emitter.js';
 import { MEDIA_TIMING, type MediaChannel } from './channel.js';
 import { MediaRecovery, PathWatch } from './recovery.js';
@@ -45,6 +45,8 @@ export class Publisher extends Emitter<PublisherEvents> {
   private readonly peers = new Map<string, Peer>();
   private wanted = false;
   private republishPending = false;
+  /** A "not flowing" report from the server, acted on unless "flowing" follows at once. */
+  private silenceTimer: TimerHandle | undefined;
   private audioOn: boolean;
   private videoOn: boolean;
 
@@ -123,9 +125,21 @@ export class Publisher extends Emitter<PublisherEvents> {
   /** @internal Routed: the server says whether it receives our media. */
   mediaFlowing(flowing: boolean): void {
     const peer = this.upstream;
-    if (!peer) return;
-    if (flowing) peer.recovery.recovered();
-    else peer.recovery.lost();
+    const channel = this.channel;
+    if (!peer || !channel) return;
+    if (this.silenceTimer !== undefined) channel.clock.clearTimeout(this.silenceTimer);
+    this.silenceTimer = undefined;
+    if (flowing) {
+      peer.recovery.recovered();
+      return;
+    }
+    // A report of silence can be stale: one that waited out a cut (replayed on resume, or
+    // retransmitted by TCP) comes right before the report that media flows again. Acting on
+    // it would restart ICE on a path that works, interrupting media for nothing.
+    this.silenceTimer = channel.clock.setTimeout(() => {
+      this.silenceTimer = undefined;
+      if (this.upstream === peer) peer.recovery.lost();
+    }, MEDIA_TIMING.pollMs);
   }
 
   /** @internal The server destroyed our stream (force-unpublished, or given up). */
@@ -191,7 +205,9 @@ export class Publisher extends Emitter<PublisherEvents> {
 
   private makePeer(restart: () => Promise<void>, onGiveUp: () => void): Peer {
     const channel = this.channel as MediaChannel;
-    const pc = new channel.rtc.RTCPeerConnection({});
+    // One transport for audio and video. Offering one per track (werift's default policy) and
+    // having them bundled by the answer left the unused one's UDP sockets open after close().
+    const pc = new channel.rtc.RTCPeerConnection({ bundlePolicy: 'max-bundle', iceServers: channel.iceServers });
     for (const track of this.tracks) pc.addTransceiver(track, { direction: 'sendonly' });
     const recovery = new MediaRecovery({
       clock: channel.clock,
@@ -256,6 +272,8 @@ export class Publisher extends Emitter<PublisherEvents> {
 
   private teardown(): void {
     this._stream = undefined;
+    if (this.silenceTimer !== undefined) this.channel?.clock.clearTimeout(this.silenceTimer);
+    this.silenceTimer = undefined;
     if (this.upstream) {
       this.upstream.recovery.close();
       this.upstream.watch.close();

@@ -71,6 +71,7 @@ export class Subscriber extends Emitter<SubscriberEvents> {
       await this.connected();
       this.setState('playing');
     } catch (err) {
+      if (!this.ended) this.release();
       this.teardown();
       const code = err instanceof TetherError ? err.code : 'MEDIA_NEGOTIATION_FAILED';
       if (!this.ended) this.setState('noPlay', code);
@@ -119,7 +120,7 @@ export class Subscriber extends Emitter<SubscriberEvents> {
   }
 
   private makePeer(): void {
-    const pc = new this.channel.rtc.RTCPeerConnection({});
+    const pc = new this.channel.rtc.RTCPeerConnection({ iceServers: this.channel.iceServers });
     this.pc = pc;
     pc.ontrack = (ev: RTCTrackEvent) => {
       this._tracks.push(ev.track);
@@ -195,10 +196,18 @@ export class Subscriber extends Emitter<SubscriberEvents> {
   }
 
   private giveUp(): void {
+    this.release();
     this.teardown();
     this.setState('noPlay', 'MEDIA_TIMEOUT');
     this.resubscribePending = true;
     if (this.channel.connected) this.signallingBack();
+  }
+
+  /** Ends the server's side of a subscription given up on (or that never played), so it is not left behind. */
+  private release(): void {
+    const id = this.subscriptionId;
+    this.subscriptionId = undefined;
+    if (id) this.channel.request({ t: 'unsubscribe', subscriptionId: id }).catch(() => undefined);
   }
 
   private teardown(): void {

@@ -84,7 +84,9 @@ class Egress {
     for (const kind of ['audio', 'video'] as const) {
       const track = new MediaStreamTrack({ kind });
       this.tracks.set(kind, track);
-      this.pc.addTransceiver(track, { direction: 'sendonly' });
+      const transceiver = this.pc.addTransceiver(track, { direction: 'sendonly' });
+      // A subscriber whose decoder lost its reference frames asks for a key frame: pass it on.
+      if (kind === 'video') transceiver.sender.onPictureLossIndication.subscribe(() => ingest.requestKeyframe());
     }
     this.pc.connectionStateChange.subscribe((state) => {
       if (state === 'connected') ingest.requestKeyframe();
@@ -103,7 +105,8 @@ class Egress {
 }
 
 function peerConfig() {
-  return { iceUseIpv4: true, iceUseIpv6: false };
+  // No STUN/TURN servers: werift would otherwise ask a public STUN server; host candidates suffice for a self-hosted SFU.
+  return { iceUseIpv4: true, iceUseIpv6: false, bundlePolicy: 'max-bundle' as const, iceServers: [] };
 }
 
 /**
