@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { LIMITS, TetherError, mediaModeSchema, archiveModeSchema, roleSchema } from '@tether/protocol';
 import { DEFAULTS, startServer } from '@tether/server';
@@ -69,8 +70,11 @@ async function serve(argv: string[], env: NodeJS.ProcessEnv): Promise<undefined>
       'log-level': { type: 'string' },
     },
   });
-  const server = await startServer(serveOptions(values as ServeFlags, env));
-  const lines = [`Tether is listening on ${server.url} (WebSocket endpoint ${server.url.replace(/^http/, 'ws')}/v1/ws)`];
+  const server = await startServer({ ...serveOptions(values as ServeFlags, env), demo: demoFiles() });
+  const lines = [
+    `Tether is listening on ${server.url} (WebSocket endpoint ${server.url.replace(/^http/, 'ws')}/v1/ws)`,
+    `Demo page: ${server.url}/${server.devProject ? '' : ' (join with a token from your back end: /dev/join is for the development project only)'}`,
+  ];
   if (server.devProject) {
     lines.push(
       `Development project (${server.devProject.created ? 'created' : 'loaded'} in ${join(values['data-dir'] ?? env.TETHER_DATA_DIR ?? DEFAULTS.dataDir, 'dev-project.json')}):`,
@@ -87,6 +91,14 @@ async function serve(argv: string[], env: NodeJS.ProcessEnv): Promise<undefined>
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   return undefined;
+}
+
+/** The demo page (apps/demo) and the browser builds of the client SDK, beside this package in the repository. */
+function demoFiles() {
+  return {
+    dir: fileURLToPath(new URL('../../../apps/demo', import.meta.url)),
+    sdkDir: join(dirname(fileURLToPath(import.meta.resolve('@tether/client'))), 'browser'),
+  };
 }
 
 function credentials(values: { 'api-key'?: string; 'api-secret'?: string; 'data-dir'?: string }, env: NodeJS.ProcessEnv) {
