@@ -21,6 +21,20 @@ describe('real media over WebRTC (werift in Node)', () => {
     return sink;
   }
 
+  it('routed: a subscriber that subscribes as soon as the stream is announced gets its media', async () => {
+    const sessionId = await t.createSession({ mediaMode: 'routed' });
+    const pub = await t.join(sessionId, { data: 'pub', rtc: weriftRtc });
+    const early = await t.join(sessionId, { data: 'early', rtc: weriftRtc });
+    const subscribed = new Promise<Subscriber>((resolve, reject) =>
+      early.once('streamCreated', ({ stream }) => early.subscribe(stream).then(resolve, reject)),
+    );
+    source.start();
+    await pub.publish(pub.initPublisher({ tracks: source.tracks }));
+    const sub = await subscribed;
+    const sink = await receive(sub);
+    await waitFor(() => sink.received.video > 20, 'packets at the early subscriber');
+  }, 30_000);
+
   for (const mediaMode of ['routed', 'relayed'] as const) {
     it(`${mediaMode}: a publisher's audio and video reach two subscribers, continuous`, async () => {
       const sessionId = await t.createSession({ mediaMode });

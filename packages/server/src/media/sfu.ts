@@ -153,6 +153,8 @@ async function negotiate<T>(what: string, fn: () => Promise<T>): Promise<T> {
 export class Sfu {
   private readonly ingests = new Map<string, Ingest>();
   private readonly egresses = new Map<string, Egress>();
+  /** Subscribers waiting for a stream's media to arrive. */
+  private readonly waiting = new Map<string, Array<() => void>>();
 
   constructor(
     private readonly opts: SfuOptions,
@@ -165,6 +167,8 @@ export class Sfu {
     if (!ingest) {
       ingest = new Ingest(streamId, this.opts, this.hooks);
       this.ingests.set(streamId, ingest);
+      for (const wake of this.waiting.get(streamId) ?? []) wake();
+      this.waiting.delete(streamId);
     }
     const pc = ingest.pc;
     return negotiate('publish', async () => {
@@ -182,6 +186,8 @@ export class Sfu {
 
   /** A new subscription → the server's offer. */
   async subscribe(streamId: string): Promise<{ subscriptionId: string; sdp: string }> {
+    // A stream is announced before its publisher's offer arrives: an early subscriber waits for it.
+    if (!this.ingests.has(streamId)) await this.ingestOf(streamId, 10_000);
     const ingest = this.ingests.get(streamId);
     if (!ingest) throw new TetherError('STREAM_NOT_FOUND', `${streamId} has no media yet`);
     const egress = new Egress(randomUUID(), ingest);
@@ -222,6 +228,8 @@ export class Sfu {
 
   /** The stream is gone: its ingest and every subscription to it close. */
   closeStream(streamId: string): string[] {
+    for (const wake of this.waiting.get(streamId) ?? []) wake();
+    this.waiting.delete(streamId);
     const ingest = this.ingests.get(streamId);
     if (!ingest) return [];
     const ended = [...ingest.outputs.keys()];
@@ -241,6 +249,18 @@ export class Sfu {
   close(): void {
     for (const id of [...this.ingests.keys()]) this.closeStream(id);
     for (const id of [...this.egresses.keys()]) this.unsubscribe(id);
+  }
+
+  private ingestOf(streamId: string, timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const list = this.waiting.get(streamId) ?? [];
+      const timer = setTimeout(resolve, timeoutMs);
+      list.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.waiting.set(streamId, list);
+    });
   }
 
   private egress(subscriptionId: string): Egress {
