@@ -39,3 +39,21 @@ export interface SessionEvents {
   exception: { code: ErrorCode | string; message: string };
   roomStateUpdate: RoomStateUpdate;
 }
+
+/** Every named session event (`signal:<type>` aside), for code that listens to all of them. */
+export const SESSION_EVENT_NAMES = [
+  'sessionConnected',
+  'sessionReconnecting',
+  'sessionReconnected',
+  'sessionDisconnected',
+  'connectionCreated',
+  'connectionDestroyed',
+  'connectionReconnecting',
+  'connectionReconnected',
+  'streamCreated',
+  'streamDestroyed',
+  'streamPropertyChanged',
+  'signal',
+  'exception',
+  'roomStateUpdate',
+] as const satisfies ReadonlyArray<keyof SessionEvents>;

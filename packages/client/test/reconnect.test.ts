@@ -1,23 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FaultProxy, hold, startTestServer, waitFor, type TestServer } from '../../testkit/src/index.js';
-import { TetherError, type Session } from '../src/index.js';
+import { SESSION_EVENT_NAMES, TetherError, type Session } from '../src/index.js';
 
 /** Short timers so faults are noticed in well under a second; the defaults are 1 s / 4 s / 30 s. */
 const TRANSPORT = { heartbeatIntervalMs: 150, heartbeatTimeoutMs: 600, reconnectWindowMs: 4000, ackDelayMs: 20 };
 
 function events(session: Session): string[] {
   const log: string[] = [];
-  const names = [
-    'sessionReconnecting',
-    'sessionReconnected',
-    'sessionDisconnected',
-    'connectionCreated',
-    'connectionDestroyed',
-    'connectionReconnecting',
-    'connectionReconnected',
-    'streamCreated',
-    'streamDestroyed',
-  ] as const;
+  const names = SESSION_EVENT_NAMES.filter((n) => n !== 'sessionConnected' && n !== 'signal' && n !== 'exception' && n !== 'roomStateUpdate' && n !== 'streamPropertyChanged');
   for (const name of names) session.on(name, (e: any) => log.push(e.reason ? `${name}:${e.reason}` : name));
   return log;
 }

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import type { Session, SessionEvents } from '@tether/client';
+import { SESSION_EVENT_NAMES, type Session, type SessionEvents } from '@tether/client';
 import { PROTOCOL_VERSION } from '@tether/protocol';
 import { WebSocket } from 'ws';
 
@@ -200,18 +200,7 @@ export class Recorder {
 
   constructor(
     readonly session: Session,
-    names: Array<keyof SessionEvents> = [
-      'sessionDisconnected',
-      'sessionReconnecting',
-      'connectionCreated',
-      'connectionDestroyed',
-      'connectionReconnecting',
-      'connectionReconnected',
-      'streamCreated',
-      'streamDestroyed',
-      'signal',
-      'exception',
-    ],
+    names: ReadonlyArray<keyof SessionEvents> = SESSION_EVENT_NAMES.filter((n) => n !== 'sessionConnected' && n !== 'sessionReconnected' && n !== 'roomStateUpdate' && n !== 'streamPropertyChanged'),
   ) {
     for (const name of names)
       session.on(name, (event: unknown) => {

@@ -9,9 +9,9 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import {
+  SESSION_EVENT_NAMES,
   Session,
   type Publisher,
-  type SessionEvents,
   type StreamInfo,
   type Subscriber,
 } from '@tether/client';
@@ -98,19 +98,7 @@ let sourceTimer: ReturnType<typeof setInterval> | undefined;
 const subs = new Map<string, Sub>();
 let subSeq = 0;
 
-const SESSION_EVENTS: (keyof SessionEvents)[] = [
-  'sessionConnected',
-  'sessionReconnecting',
-  'sessionReconnected',
-  'sessionDisconnected',
-  'connectionCreated',
-  'connectionDestroyed',
-  'connectionReconnecting',
-  'connectionReconnected',
-  'streamCreated',
-  'streamDestroyed',
-  'exception',
-];
+const SESSION_EVENTS = SESSION_EVENT_NAMES.filter((n) => n !== 'signal' && n !== 'roomStateUpdate' && n !== 'streamPropertyChanged');
 
 function needSession(): Session {
   if (!session) throw Object.assign(new Error('join first'), { code: 'NO_SESSION' });
