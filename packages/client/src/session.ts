@@ -221,21 +221,25 @@ export class Session extends Emitter<SessionEvents> {
   }
 
   private mediaChannel(): MediaChannel {
-    const session = this;
-    const rtc = rtcProvider(this.options.rtc);
+    const routed = () => this.mediaMode === 'routed';
+    const windowMs = () => {
+      const server = this.config?.mediaWindowMs ?? 20_000;
+      return Math.min(server, this.options.mediaWindowMs ?? server);
+    };
+    const connected = () => this._state === 'connected';
     return {
       clock: this.clock,
-      rtc,
+      rtc: rtcProvider(this.options.rtc),
       iceServers: this.options.iceServers ?? [],
+      // Read live: the session's mode, window and state change after a publisher is made.
       get routed() {
-        return session.mediaMode === 'routed';
+        return routed();
       },
       get mediaWindowMs() {
-        const server = session.config?.mediaWindowMs ?? 20_000;
-        return Math.min(server, session.options.mediaWindowMs ?? server);
+        return windowMs();
       },
       get connected() {
-        return session._state === 'connected';
+        return connected();
       },
       request: (op) => this.send(op, {}),
     };
