@@ -7,7 +7,9 @@ main(process.argv.slice(2), process.env).then(
     if (code !== undefined) process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(`tether: ${err instanceof TetherError ? err.message : String((err as Error)?.stack ?? err)}\n`);
+    process.stderr.write(
+      `tether: ${err instanceof TetherError ? err.message : String((err as Error)?.stack ?? err)}\n`,
+    );
     process.exitCode = 1;
   },
 );

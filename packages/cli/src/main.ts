@@ -101,7 +101,10 @@ function demoFiles() {
   };
 }
 
-function credentials(values: { 'api-key'?: string; 'api-secret'?: string; 'data-dir'?: string }, env: NodeJS.ProcessEnv) {
+function credentials(
+  values: { 'api-key'?: string; 'api-secret'?: string; 'data-dir'?: string },
+  env: NodeJS.ProcessEnv,
+) {
   const apiKey = values['api-key'] ?? env.TETHER_API_KEY;
   const apiSecret = values['api-secret'] ?? env.TETHER_API_SECRET;
   if (apiKey && apiSecret) return { apiKey, apiSecret };
@@ -110,7 +113,10 @@ function credentials(values: { 'api-key'?: string; 'api-secret'?: string; 'data-
     const project = JSON.parse(readFileSync(file, 'utf8')) as { apiKey: string; apiSecret: string };
     return { apiKey: project.apiKey, apiSecret: project.apiSecret };
   } catch {
-    throw new TetherError('INVALID_ARGUMENT', `no --api-key/--api-secret given and no development project at ${file}; run \`tether serve\` once, or pass the project's credentials`);
+    throw new TetherError(
+      'INVALID_ARGUMENT',
+      `no --api-key/--api-secret given and no development project at ${file}; run \`tether serve\` once, or pass the project's credentials`,
+    );
   }
 }
 
@@ -129,20 +135,35 @@ async function session(argv: string[], env: NodeJS.ProcessEnv): Promise<number> 
   const archiveMode = archiveModeSchema.safeParse(values['archive-mode'] ?? 'manual');
   if (!mediaMode.success) throw new TetherError('INVALID_ARGUMENT', '--media-mode is routed or relayed');
   if (!archiveMode.success) throw new TetherError('INVALID_ARGUMENT', '--archive-mode is manual or always');
-  process.stdout.write(createSessionId({ ...credentials(values, env), mediaMode: mediaMode.data, archiveMode: archiveMode.data }) + '\n');
+  process.stdout.write(
+    createSessionId({
+      ...credentials(values, env),
+      mediaMode: mediaMode.data,
+      archiveMode: archiveMode.data,
+    }) + '\n',
+  );
   return 0;
 }
 
 async function token(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { ...credentialOptions, session: { type: 'string' }, role: { type: 'string' }, data: { type: 'string' }, ttl: { type: 'string' } },
+    options: {
+      ...credentialOptions,
+      session: { type: 'string' },
+      role: { type: 'string' },
+      data: { type: 'string' },
+      ttl: { type: 'string' },
+    },
   });
-  if (!values.session) throw new TetherError('INVALID_ARGUMENT', '--session <id> is required; create one with `tether session`');
+  if (!values.session)
+    throw new TetherError('INVALID_ARGUMENT', '--session <id> is required; create one with `tether session`');
   const role = roleSchema.safeParse(values.role ?? 'publisher');
-  if (!role.success) throw new TetherError('INVALID_ARGUMENT', '--role is subscriber, publisher or moderator');
+  if (!role.success)
+    throw new TetherError('INVALID_ARGUMENT', '--role is subscriber, publisher or moderator');
   const ttl = values.ttl === undefined ? undefined : Number(values.ttl);
-  if (ttl !== undefined && !Number.isInteger(ttl)) throw new TetherError('INVALID_ARGUMENT', '--ttl is a whole number of seconds');
+  if (ttl !== undefined && !Number.isInteger(ttl))
+    throw new TetherError('INVALID_ARGUMENT', '--ttl is a whole number of seconds');
   const jwt = await createToken({
     ...credentials(values, env),
     sessionId: values.session,

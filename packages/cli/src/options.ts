@@ -5,7 +5,8 @@ import type { Project, ServerOptions } from '@tether/server';
 function int(name: string, value: string | undefined): number | undefined {
   if (value === undefined || value === '') return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new TetherError('INVALID_ARGUMENT', `${name} must be a whole number ≥ 0, got "${value}"`);
+  if (!Number.isInteger(n) || n < 0)
+    throw new TetherError('INVALID_ARGUMENT', `${name} must be a whole number ≥ 0, got "${value}"`);
   return n;
 }
 
@@ -17,7 +18,11 @@ export function parseProjects(spec: string | undefined): Project[] | undefined {
     if (i <= 0 || i === pair.length - 1)
       throw new TetherError('INVALID_ARGUMENT', `a project is "apiKey:apiSecret", got "${pair}"`);
     const apiSecret = pair.slice(i + 1);
-    if (apiSecret.length < 16) throw new TetherError('INVALID_ARGUMENT', `the secret of project "${pair.slice(0, i)}" must be at least 16 characters`);
+    if (apiSecret.length < 16)
+      throw new TetherError(
+        'INVALID_ARGUMENT',
+        `the secret of project "${pair.slice(0, i)}" must be at least 16 characters`,
+      );
     return { apiKey: pair.slice(0, i), apiSecret };
   });
 }
@@ -37,14 +42,26 @@ export interface ServeFlags {
 export function serveOptions(flags: ServeFlags, env: NodeJS.ProcessEnv): ServerOptions {
   const projects = parseProjects(flags.project?.join(',') || env.TETHER_PROJECTS);
   const transport: NonNullable<ServerOptions['transport']> = {};
-  const window = int('--reconnect-window / TETHER_RECONNECT_WINDOW_MS', flags['reconnect-window'] ?? env.TETHER_RECONNECT_WINDOW_MS);
-  const interval = int('--heartbeat-interval / TETHER_HEARTBEAT_INTERVAL_MS', flags['heartbeat-interval'] ?? env.TETHER_HEARTBEAT_INTERVAL_MS);
-  const timeout = int('--heartbeat-timeout / TETHER_HEARTBEAT_TIMEOUT_MS', flags['heartbeat-timeout'] ?? env.TETHER_HEARTBEAT_TIMEOUT_MS);
+  const window = int(
+    '--reconnect-window / TETHER_RECONNECT_WINDOW_MS',
+    flags['reconnect-window'] ?? env.TETHER_RECONNECT_WINDOW_MS,
+  );
+  const interval = int(
+    '--heartbeat-interval / TETHER_HEARTBEAT_INTERVAL_MS',
+    flags['heartbeat-interval'] ?? env.TETHER_HEARTBEAT_INTERVAL_MS,
+  );
+  const timeout = int(
+    '--heartbeat-timeout / TETHER_HEARTBEAT_TIMEOUT_MS',
+    flags['heartbeat-timeout'] ?? env.TETHER_HEARTBEAT_TIMEOUT_MS,
+  );
   if (window !== undefined) transport.reconnectWindowMs = window;
   if (interval !== undefined) transport.heartbeatIntervalMs = interval;
   if (timeout !== undefined) transport.heartbeatTimeoutMs = timeout;
   if ((timeout ?? 4000) <= (interval ?? 1000))
-    throw new TetherError('INVALID_ARGUMENT', 'the heartbeat timeout must be longer than the heartbeat interval');
+    throw new TetherError(
+      'INVALID_ARGUMENT',
+      'the heartbeat timeout must be longer than the heartbeat interval',
+    );
   const port = int('--port / TETHER_PORT', flags.port ?? env.TETHER_PORT);
   const options: ServerOptions = { transport };
   if (port !== undefined) options.port = port;

@@ -33,7 +33,12 @@ export interface SessionEvents {
   streamCreated: { stream: StreamInfo };
   streamDestroyed: { stream: StreamInfo; reason: Reason };
   /** A publisher enabled or disabled its audio or video. */
-  streamPropertyChanged: { stream: StreamInfo; changedProperty: 'hasAudio' | 'hasVideo'; oldValue: boolean; newValue: boolean };
+  streamPropertyChanged: {
+    stream: StreamInfo;
+    changedProperty: 'hasAudio' | 'hasVideo';
+    oldValue: boolean;
+    newValue: boolean;
+  };
   signal: SignalEvent;
   [type: `signal:${string}`]: SignalEvent;
   exception: { code: ErrorCode | string; message: string };

@@ -1,11 +1,29 @@
 export { Session, type SessionOptions, type SignalOptions, type SendOptions } from './session.js';
 export { SESSION_EVENT_NAMES, type SessionEvents, type SignalEvent, type RoomStateUpdate } from './events.js';
 export type { SessionState } from './session-state.js';
-export { BackoffPolicy, type ReconnectPolicy, type ReconnectContext, type BackoffOptions } from './reconnect-policy.js';
+export {
+  BackoffPolicy,
+  type ReconnectPolicy,
+  type ReconnectContext,
+  type BackoffOptions,
+} from './reconnect-policy.js';
 export { DEFAULT_QUEUE_LIMITS, type QueueLimits } from './pending-ops.js';
 export type { WebSocketConstructor, WebSocketLike } from './socket.js';
-export { Publisher, type PublisherOptions, type PublisherState, type PublisherEvents } from './media/publisher.js';
+export {
+  Publisher,
+  type PublisherOptions,
+  type PublisherState,
+  type PublisherEvents,
+} from './media/publisher.js';
 export { Subscriber, type SubscriberState, type SubscriberEvents } from './media/subscriber.js';
 export type { RtcProvider } from './media/rtc.js';
 export { MEDIA_TIMING } from './media/channel.js';
-export { TetherError, ERRORS, REASONS, type ErrorCode, type Reason, type ConnectionInfo, type StreamInfo } from '@tether/protocol';
+export {
+  TetherError,
+  ERRORS,
+  REASONS,
+  type ErrorCode,
+  type Reason,
+  type ConnectionInfo,
+  type StreamInfo,
+} from '@tether/protocol';

@@ -3,8 +3,15 @@
  * heartbeat), `online` means try now (do not wait for the backoff). A no-op in Node.
  */
 export function networkWatcher(handlers: { offline: () => void; online: () => void }): () => void {
-  const target = globalThis as { addEventListener?: (n: string, f: () => void) => void; removeEventListener?: (n: string, f: () => void) => void };
-  if (typeof target.addEventListener !== 'function' || typeof (globalThis as { navigator?: unknown }).navigator === 'undefined') return () => undefined;
+  const target = globalThis as {
+    addEventListener?: (n: string, f: () => void) => void;
+    removeEventListener?: (n: string, f: () => void) => void;
+  };
+  if (
+    typeof target.addEventListener !== 'function' ||
+    typeof (globalThis as { navigator?: unknown }).navigator === 'undefined'
+  )
+    return () => undefined;
   target.addEventListener('offline', handlers.offline);
   target.addEventListener('online', handlers.online);
   return () => {

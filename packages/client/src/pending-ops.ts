@@ -43,7 +43,10 @@ export class PendingOps {
   add(op: ClientOp): { seq: number; body: string; promise: Promise<OpResult> } {
     const body = JSON.stringify(op);
     if (this.queue.length + 1 > this.limits.maxOps || this.bytes + body.length > this.limits.maxBytes)
-      throw new TetherError('CLIENT_QUEUE_FULL', `${this.queue.length} operations, ${this.bytes} bytes waiting`);
+      throw new TetherError(
+        'CLIENT_QUEUE_FULL',
+        `${this.queue.length} operations, ${this.bytes} bytes waiting`,
+      );
     const seq = ++this.lastSeq;
     let entry!: Pending;
     const promise = new Promise<OpResult>((resolve, reject) => {

@@ -1,7 +1,16 @@
-import type { ConnectionInfo, PeerConnection, Reason, ServerEventFrame, StreamInfo, WelcomeFrame } from '@tether/protocol';
+import type {
+  ConnectionInfo,
+  PeerConnection,
+  Reason,
+  ServerEventFrame,
+  StreamInfo,
+  WelcomeFrame,
+} from '@tether/protocol';
 import type { SessionEvents } from './events.js';
 
-export type RosterEvent = { [K in keyof SessionEvents]: { name: K; event: SessionEvents[K] } }[keyof SessionEvents];
+export type RosterEvent = {
+  [K in keyof SessionEvents]: { name: K; event: SessionEvents[K] };
+}[keyof SessionEvents];
 
 /**
  * Who and what is in the session, as this client knows it: applies presence and stream
@@ -72,7 +81,10 @@ export class Roster {
           if (value === undefined || value === stream[key]) continue;
           const oldValue = stream[key];
           stream[key] = value;
-          events.push({ name: 'streamPropertyChanged', event: { stream, changedProperty: key, oldValue, newValue: value } });
+          events.push({
+            name: 'streamPropertyChanged',
+            event: { stream, changedProperty: key, oldValue, newValue: value },
+          });
         }
         return events;
       }

@@ -13,6 +13,7 @@ const ALLOWED: Record<SessionState, readonly SessionState[]> = {
 
 /** The one transition function: illegal transitions are bugs and throw. */
 export function transition(from: SessionState, to: SessionState): SessionState {
-  if (!ALLOWED[from].includes(to)) throw new TetherError('INVALID_STATE', `session cannot go from ${from} to ${to}`);
+  if (!ALLOWED[from].includes(to))
+    throw new TetherError('INVALID_STATE', `session cannot go from ${from} to ${to}`);
   return to;
 }

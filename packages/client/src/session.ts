@@ -157,13 +157,15 @@ export class Session extends Emitter<SessionEvents> {
 
   /** Joins the session. Resolves once `sessionConnected` has been emitted. */
   async connect(token: string): Promise<void> {
-    if (this._state !== 'disconnected') throw new TetherError('INVALID_STATE', `connect() while ${this._state}`);
+    if (this._state !== 'disconnected')
+      throw new TetherError('INVALID_STATE', `connect() while ${this._state}`);
     this.token = token;
     this.setState('connecting');
     try {
       await this.join();
     } catch (err) {
-      if ((this._state as SessionState) === 'connecting') this.setState('disconnected', err instanceof TetherError ? err.code : 'CONNECT_FAILED');
+      if ((this._state as SessionState) === 'connecting')
+        this.setState('disconnected', err instanceof TetherError ? err.code : 'CONNECT_FAILED');
       throw err;
     }
   }
@@ -183,7 +185,12 @@ export class Session extends Emitter<SessionEvents> {
     const data = signal.data ?? '';
     const bad = checkSignal(signal.type, data);
     if (bad) return Promise.reject(new TetherError(bad));
-    const op: ClientOp = { t: 'signal', type: signal.type, data, ...(signal.to !== undefined ? { to: signal.to } : {}) };
+    const op: ClientOp = {
+      t: 'signal',
+      type: signal.type,
+      data,
+      ...(signal.to !== undefined ? { to: signal.to } : {}),
+    };
     return this.send(op, options).then(() => undefined);
   }
 
@@ -196,7 +203,10 @@ export class Session extends Emitter<SessionEvents> {
    * Publishes a Publisher (real media) or a bare stream descriptor; resolves with the
    * stream as others see it, once media flows (routed) or the stream exists (relayed).
    */
-  async publish(what: Publisher | StreamPropertiesInput = {}, options: SendOptions = {}): Promise<StreamInfo> {
+  async publish(
+    what: Publisher | StreamPropertiesInput = {},
+    options: SendOptions = {},
+  ): Promise<StreamInfo> {
     if (what instanceof Publisher) {
       if (this._state !== 'connected') throw new TetherError('NOT_CONNECTED');
       this.publishers.add(what);
@@ -247,7 +257,10 @@ export class Session extends Emitter<SessionEvents> {
 
   private mediaMode: 'routed' | 'relayed' = 'routed';
 
-  private async publishDescriptor(properties: StreamPropertiesInput, options: SendOptions): Promise<StreamInfo> {
+  private async publishDescriptor(
+    properties: StreamPropertiesInput,
+    options: SendOptions,
+  ): Promise<StreamInfo> {
     const parsed = streamPropertiesSchema.safeParse(properties);
     if (!parsed.success) throw new TetherError('INVALID_ARGUMENT', parsed.error.issues[0]?.message);
     const result = await this.send({ t: 'publish', stream: parsed.data }, options);
@@ -285,8 +298,10 @@ export class Session extends Emitter<SessionEvents> {
   // ------------------------------------------------------------------ operations out
 
   private send(op: ClientOp, { retryAfterReconnect = true }: SendOptions): Promise<OpResult> {
-    if (this._state === 'disconnected' || this._state === 'connecting') return Promise.reject(new TetherError('NOT_CONNECTED'));
-    if (this._state === 'reconnecting' && !retryAfterReconnect) return Promise.reject(new TetherError('RECONNECTING'));
+    if (this._state === 'disconnected' || this._state === 'connecting')
+      return Promise.reject(new TetherError('NOT_CONNECTED'));
+    if (this._state === 'reconnecting' && !retryAfterReconnect)
+      return Promise.reject(new TetherError('RECONNECTING'));
     let added;
     try {
       added = this.ops.add(op);
@@ -338,16 +353,21 @@ export class Session extends Emitter<SessionEvents> {
   private sendAck(): void {
     if (this.ackTimer !== undefined) this.clock.clearTimeout(this.ackTimer);
     this.ackTimer = undefined;
-    if (this.lastSeq > this.ackedSeq && this._state === 'connected') this.write(`{"t":"ack","ack":${this.lastSeq}}`);
+    if (this.lastSeq > this.ackedSeq && this._state === 'connected')
+      this.write(`{"t":"ack","ack":${this.lastSeq}}`);
   }
 
   // ------------------------------------------------------------------ transports
 
   private async join(): Promise<void> {
-    await this.handshake({ t: 'connect', v: PROTOCOL_VERSION, sessionId: this.sessionId, token: this.token ?? '' }, (frame) => {
-      if (frame.t !== 'welcome') throw new TetherError('FRAME_UNEXPECTED', `expected welcome, got ${frame.t}`);
-      this.welcomed(frame);
-    });
+    await this.handshake(
+      { t: 'connect', v: PROTOCOL_VERSION, sessionId: this.sessionId, token: this.token ?? '' },
+      (frame) => {
+        if (frame.t !== 'welcome')
+          throw new TetherError('FRAME_UNEXPECTED', `expected welcome, got ${frame.t}`);
+        this.welcomed(frame);
+      },
+    );
   }
 
   /**
@@ -367,7 +387,8 @@ export class Session extends Emitter<SessionEvents> {
       const due = this.clock.now() + timeoutMs;
       const expire = (recheck: boolean) => {
         // A timer that ran late means this process stalled: the answer may be waiting unread.
-        if (recheck && this.clock.now() - due > 250) attempt.timer = this.clock.setTimeout(() => expire(false), 0);
+        if (recheck && this.clock.now() - due > 250)
+          attempt.timer = this.clock.setTimeout(() => expire(false), 0);
         else attempt.settle(new TetherError('CONNECT_FAILED', 'attempt timed out'));
       };
       const attempt: Attempt = {
@@ -389,11 +410,13 @@ export class Session extends Emitter<SessionEvents> {
       ws.onopen = () => {
         // Another attempt already sent its handshake: a second resume could reach the server after
         // it and take the connection over from the socket this client keeps. Let that one answer.
-        if ([...this.attempts].some((a) => a !== attempt && a.opened)) return attempt.settle(new TetherError('DISCONNECTED', 'superseded'));
+        if ([...this.attempts].some((a) => a !== attempt && a.opened))
+          return attempt.settle(new TetherError('DISCONNECTED', 'superseded'));
         attempt.opened = true;
         ws.send(JSON.stringify(first));
       };
-      ws.onmessage = (ev) => this.onSocketMessage(ws, typeof ev.data === 'string' ? ev.data : String(ev.data), attempt);
+      ws.onmessage = (ev) =>
+        this.onSocketMessage(ws, typeof ev.data === 'string' ? ev.data : String(ev.data), attempt);
       ws.onclose = (ev) => this.onSocketClose(ws, ev.code, ev.reason, attempt);
       ws.onerror = () => undefined; // a close follows every error
     });
@@ -406,7 +429,12 @@ export class Session extends Emitter<SessionEvents> {
   private onSocketClose(ws: WebSocketLike, code: number, reason: string, attempt?: Attempt): void {
     if (attempt && this.attempts.has(attempt)) {
       const refused = errorCodeForNumber(code);
-      attempt.settle(new TetherError(refused ?? 'CONNECT_FAILED', refused ? undefined : `socket closed (${code} ${reason})`));
+      attempt.settle(
+        new TetherError(
+          refused ?? 'CONNECT_FAILED',
+          refused ? undefined : `socket closed (${code} ${reason})`,
+        ),
+      );
       return;
     }
     if (ws !== this.ws) return;
@@ -430,11 +458,14 @@ export class Session extends Emitter<SessionEvents> {
     const frame = decoded.frame;
     if (handshaking) {
       if (frame.t === 'error') {
-        attempt.settle(new TetherError(isErrorCode(frame.code) ? frame.code : 'CONNECT_FAILED', frame.message));
+        attempt.settle(
+          new TetherError(isErrorCode(frame.code) ? frame.code : 'CONNECT_FAILED', frame.message),
+        );
         return;
       }
       // This attempt won: the others are dropped and its socket becomes the transport.
-      for (const other of [...this.attempts]) if (other !== attempt) other.settle(new TetherError('DISCONNECTED', 'superseded'));
+      for (const other of [...this.attempts])
+        if (other !== attempt) other.settle(new TetherError('DISCONNECTED', 'superseded'));
       this.ws = ws;
       try {
         attempt.apply(frame);
@@ -490,7 +521,10 @@ export class Session extends Emitter<SessionEvents> {
 
   private resumed(frame: ResumedFrame): void {
     if (frame.seq < this.lastSeq)
-      throw new TetherError('RESUME_SEQUENCE_INVALID', `server is at ${frame.seq}, client applied ${this.lastSeq}`);
+      throw new TetherError(
+        'RESUME_SEQUENCE_INVALID',
+        `server is at ${frame.seq}, client applied ${this.lastSeq}`,
+      );
     this.config = frame.config;
     this.ackedSeq = this.lastSeq;
     this.clearReconnectTimers();
@@ -510,14 +544,21 @@ export class Session extends Emitter<SessionEvents> {
       case 'hb':
         // Everything sent before this beat has arrived (one ordered stream), so a higher seq means frames were lost.
         if (frame.seq !== undefined && frame.seq > this.lastSeq) {
-          this.emit('exception', { code: 'SEQUENCE_GAP', message: `server sent up to ${frame.seq}, received ${this.lastSeq}` });
+          this.emit('exception', {
+            code: 'SEQUENCE_GAP',
+            message: `server sent up to ${frame.seq}, received ${this.lastSeq}`,
+          });
           this.transportLost('protocolError');
         }
         return;
       case 'ack':
         return;
       case 'error':
-        if (frame.re !== undefined) this.ops.fail(frame.re, new TetherError(isErrorCode(frame.code) ? frame.code : 'INTERNAL', frame.message));
+        if (frame.re !== undefined)
+          this.ops.fail(
+            frame.re,
+            new TetherError(isErrorCode(frame.code) ? frame.code : 'INTERNAL', frame.message),
+          );
         this.emit('exception', { code: frame.code, message: frame.message });
         return;
       case 'bye':
@@ -535,7 +576,10 @@ export class Session extends Emitter<SessionEvents> {
   private reliable(frame: ServerEventFrame): void {
     if (frame.seq <= this.lastSeq) return; // replayed, applied already
     if (frame.seq !== this.lastSeq + 1) {
-      this.emit('exception', { code: 'SEQUENCE_GAP', message: `expected ${this.lastSeq + 1}, got ${frame.seq}` });
+      this.emit('exception', {
+        code: 'SEQUENCE_GAP',
+        message: `expected ${this.lastSeq + 1}, got ${frame.seq}`,
+      });
       this.transportLost('protocolError');
       return;
     }
@@ -558,8 +602,10 @@ export class Session extends Emitter<SessionEvents> {
       return;
     }
     if (frame.t === 'streamMedia') {
-      for (const p of this.publishers) if (p.stream?.streamId === frame.streamId) p.mediaFlowing(frame.flowing);
-      for (const s of this.subscribers) if (s.stream.streamId === frame.streamId) s.publisherFlowing(frame.flowing);
+      for (const p of this.publishers)
+        if (p.stream?.streamId === frame.streamId) p.mediaFlowing(frame.flowing);
+      for (const s of this.subscribers)
+        if (s.stream.streamId === frame.streamId) s.publisherFlowing(frame.flowing);
       return;
     }
     if (frame.t === 'mediaRelay') {
@@ -575,12 +621,18 @@ export class Session extends Emitter<SessionEvents> {
 
   private mediaRelay(frame: Extract<ServerEventFrame, { t: 'mediaRelay' }>): void {
     const fail = (err: unknown) =>
-      this.emit('exception', { code: err instanceof TetherError ? err.code : 'MEDIA_NEGOTIATION_FAILED', message: String(err) });
+      this.emit('exception', {
+        code: err instanceof TetherError ? err.code : 'MEDIA_NEGOTIATION_FAILED',
+        message: String(err),
+      });
     if (frame.kind === 'offer') {
-      for (const s of this.subscribers) if (s.id === frame.subscriptionId && frame.sdp) s.relayOffer(frame.sdp).catch(fail);
+      for (const s of this.subscribers)
+        if (s.id === frame.subscriptionId && frame.sdp) s.relayOffer(frame.sdp).catch(fail);
       return;
     }
-    for (const p of this.publishers) if (p.stream?.streamId === frame.streamId) p.relay(frame.subscriptionId, frame.kind, frame.sdp).catch(fail);
+    for (const p of this.publishers)
+      if (p.stream?.streamId === frame.streamId)
+        p.relay(frame.subscriptionId, frame.kind, frame.sdp).catch(fail);
   }
 
   // ------------------------------------------------------------------ reconnection
@@ -592,7 +644,10 @@ export class Session extends Emitter<SessionEvents> {
     this.lostAt = this.clock.now();
     this.attempt = 0;
     const windowMs = this.windowMs();
-    this.windowTimer = this.clock.setTimeout(() => this.end('networkDisconnected', 'NETWORK_DISCONNECTED'), windowMs);
+    this.windowTimer = this.clock.setTimeout(
+      () => this.end('networkDisconnected', 'NETWORK_DISCONNECTED'),
+      windowMs,
+    );
     this.emit('sessionReconnecting', { cause });
     this.scheduleRetry();
   }
@@ -605,7 +660,11 @@ export class Session extends Emitter<SessionEvents> {
   private scheduleRetry(): void {
     if (this._state !== 'reconnecting') return;
     if (this.retryTimer !== undefined) this.clock.clearTimeout(this.retryTimer);
-    const delay = this.policy.nextRetryDelayMs({ attempt: this.attempt, elapsedMs: this.clock.now() - this.lostAt, windowMs: this.windowMs() });
+    const delay = this.policy.nextRetryDelayMs({
+      attempt: this.attempt,
+      elapsedMs: this.clock.now() - this.lostAt,
+      windowMs: this.windowMs(),
+    });
     if (delay === null) return this.end('networkDisconnected', 'NETWORK_DISCONNECTED');
     this.retryTimer = this.clock.setTimeout(() => {
       this.retryTimer = undefined;
@@ -638,7 +697,8 @@ export class Session extends Emitter<SessionEvents> {
     };
     try {
       await this.handshake(frame, (answer) => {
-        if (answer.t !== 'resumed') throw new TetherError('FRAME_UNEXPECTED', `expected resumed, got ${answer.t}`);
+        if (answer.t !== 'resumed')
+          throw new TetherError('FRAME_UNEXPECTED', `expected resumed, got ${answer.t}`);
         this.resumed(answer);
       });
     } catch (err) {
@@ -657,7 +717,9 @@ export class Session extends Emitter<SessionEvents> {
       this.roster.clear();
       this.setState('connecting');
       this.rejoining = true;
-      this.join().catch((err: unknown) => this.end('resumeFailed', err instanceof TetherError ? err.code : code));
+      this.join().catch((err: unknown) =>
+        this.end('resumeFailed', err instanceof TetherError ? err.code : code),
+      );
       return;
     }
     this.end(reasonForError(code) ?? 'resumeFailed', code);
@@ -680,7 +742,9 @@ export class Session extends Emitter<SessionEvents> {
     this.clearReconnectTimers();
     this.unwatchNetwork?.();
     this.unwatchNetwork = undefined;
-    this.ops.reset(new TetherError(code && code !== 'LEFT' ? code : 'DISCONNECTED', `session ended: ${reason}`));
+    this.ops.reset(
+      new TetherError(code && code !== 'LEFT' ? code : 'DISCONNECTED', `session ended: ${reason}`),
+    );
     for (const p of this.publishers) p.stop(reason);
     for (const s of this.subscribers) s.end(reason);
     this.publishers.clear();

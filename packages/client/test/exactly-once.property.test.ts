@@ -3,7 +3,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FaultProxy, hold, startTestServer, waitFor, type TestServer } from '../../testkit/src/index.js';
 import type { Session } from '../src/index.js';
 
-const TRANSPORT = { heartbeatIntervalMs: 100, heartbeatTimeoutMs: 400, reconnectWindowMs: 20_000, ackDelayMs: 20 };
+const TRANSPORT = {
+  heartbeatIntervalMs: 100,
+  heartbeatTimeoutMs: 400,
+  reconnectWindowMs: 20_000,
+  ackDelayMs: 20,
+};
 const CLIENTS = 3;
 
 type Step =
@@ -12,9 +17,28 @@ type Step =
   | { kind: 'pause'; ms: number };
 
 const step: fc.Arbitrary<Step> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ kind: fc.constant('send' as const), from: fc.nat(CLIENTS - 1), to: fc.option(fc.nat(CLIENTS - 1), { nil: null }), retry: fc.boolean() }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('cut' as const), who: fc.nat(CLIENTS - 1), ms: fc.integer({ min: 0, max: 1500 }), mode: fc.constantFrom('blackhole' as const, 'reset' as const, 'switch' as const) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('pause' as const), ms: fc.integer({ min: 0, max: 300 }) }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      kind: fc.constant('send' as const),
+      from: fc.nat(CLIENTS - 1),
+      to: fc.option(fc.nat(CLIENTS - 1), { nil: null }),
+      retry: fc.boolean(),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('cut' as const),
+      who: fc.nat(CLIENTS - 1),
+      ms: fc.integer({ min: 0, max: 1500 }),
+      mode: fc.constantFrom('blackhole' as const, 'reset' as const, 'switch' as const),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('pause' as const), ms: fc.integer({ min: 0, max: 300 }) }),
+  },
 );
 
 interface Sent {
@@ -39,11 +63,14 @@ describe('exactly-once signals under random cuts (property)', () => {
       fc.asyncProperty(fc.array(step, { minLength: 10, maxLength: 40 }), async (steps) => {
         const sessionId = await t.createSession();
         const proxies = await Promise.all(
-          Array.from({ length: CLIENTS }, () => FaultProxy.start({ target: { host: '127.0.0.1', port: t.server.port } })),
+          Array.from({ length: CLIENTS }, () =>
+            FaultProxy.start({ target: { host: '127.0.0.1', port: t.server.port } }),
+          ),
         );
         const clients: Session[] = [];
         let reconnects = 0;
-        for (let i = 0; i < CLIENTS; i++) clients.push(await t.join(sessionId, { data: `c${i}`, url: proxies[i]!.url }));
+        for (let i = 0; i < CLIENTS; i++)
+          clients.push(await t.join(sessionId, { data: `c${i}`, url: proxies[i]!.url }));
         const received: string[][] = clients.map(() => []);
         clients.forEach((c, i) => c.on('signal', (e) => received[i]!.push(e.data)));
         clients.forEach((c) => c.on('sessionReconnected', () => reconnects++));
@@ -63,14 +90,21 @@ describe('exactly-once signals under random cuts (property)', () => {
               }
             } else {
               const to = s.to === null ? undefined : clients[s.to]!.connection?.connectionId;
-              const entry: Sent = { from: s.from, to: s.to, retry: s.retry, data: `${s.from}:${n++}`, outcome: 'pending' };
+              const entry: Sent = {
+                from: s.from,
+                to: s.to,
+                retry: s.retry,
+                data: `${s.from}:${n++}`,
+                outcome: 'pending',
+              };
               sent.push(entry);
-              clients[s.from]!
-                .signal({ type: 'p', data: entry.data, ...(to ? { to } : {}) }, { retryAfterReconnect: s.retry })
-                .then(
-                  () => (entry.outcome = 'resolved'),
-                  () => (entry.outcome = 'rejected'),
-                );
+              clients[s.from]!.signal(
+                { type: 'p', data: entry.data, ...(to ? { to } : {}) },
+                { retryAfterReconnect: s.retry },
+              ).then(
+                () => (entry.outcome = 'resolved'),
+                () => (entry.outcome = 'rejected'),
+              );
             }
           }
           await Promise.all(restores);
@@ -79,13 +113,22 @@ describe('exactly-once signals under random cuts (property)', () => {
           await waitFor(() => clients.every((c) => c.state === 'connected'), 'everyone connected', 30_000);
           // A fence from each sender to everyone: in-order delivery means all before it has arrived.
           await Promise.all(clients.map((c, i) => c.signal({ type: 'p', data: `fence${i}` })));
-          await waitFor(() => received.every((r) => clients.every((_, i) => r.includes(`fence${i}`))), 'fences', 30_000);
+          await waitFor(
+            () => received.every((r) => clients.every((_, i) => r.includes(`fence${i}`))),
+            'fences',
+            30_000,
+          );
 
           for (let r = 0; r < CLIENTS; r++) {
             const got = received[r]!.filter((d) => !d.startsWith('fence'));
             for (let from = 0; from < CLIENTS; from++) {
-              const expected = sent.filter((s) => s.from === from && s.outcome === 'resolved' && (s.to === null || s.to === r)).map((s) => s.data);
-              expect(got.filter((d) => d.startsWith(`${from}:`)), `receiver c${r} from c${from}`).toEqual(expected);
+              const expected = sent
+                .filter((s) => s.from === from && s.outcome === 'resolved' && (s.to === null || s.to === r))
+                .map((s) => s.data);
+              expect(
+                got.filter((d) => d.startsWith(`${from}:`)),
+                `receiver c${r} from c${from}`,
+              ).toEqual(expected);
             }
           }
           // Rejections only ever come from retryAfterReconnect: false while reconnecting.
@@ -97,7 +140,11 @@ describe('exactly-once signals under random cuts (property)', () => {
           const ids = clients.map((c) => c.connection!.connectionId).sort();
           // Presence ends consistent: with 400 ms heartbeats on a loaded machine a last interruption
           // can still be settling, so wait for it to settle (and fail if it never does).
-          await waitFor(() => clients.every((c) => c.state === 'connected' && !c.connections.some((x) => x.reconnecting)), 'presence settled', 15_000);
+          await waitFor(
+            () => clients.every((c) => c.state === 'connected' && !c.connections.some((x) => x.reconnecting)),
+            'presence settled',
+            15_000,
+          );
           for (const c of clients) {
             expect(c.connections.map((x) => x.connectionId).sort()).toEqual(ids);
             expect(c.connections.some((x) => x.reconnecting)).toBe(false);

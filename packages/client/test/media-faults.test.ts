@@ -21,7 +21,10 @@ import type { ServerOptions } from '../../server/src/index.js';
 
 const unavailable = netnsUnavailable();
 // Never skipped: a machine without them fails here, saying what to install (.ci/run installs nftables).
-if (unavailable) throw new Error(`media-faults needs network namespaces and nft (run as root, apt-get install nftables): ${unavailable}`);
+if (unavailable)
+  throw new Error(
+    `media-faults needs network namespaces and nft (run as root, apt-get install nftables): ${unavailable}`,
+  );
 
 interface Party {
   name: string;

@@ -1,5 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { RtpSink, RtpSource, startTestServer, waitFor, weriftRtc, type TestServer } from '../../testkit/src/index.js';
+import {
+  RtpSink,
+  RtpSource,
+  startTestServer,
+  waitFor,
+  weriftRtc,
+  type TestServer,
+} from '../../testkit/src/index.js';
 import type { Subscriber } from '../src/index.js';
 
 describe('real media over WebRTC (werift in Node)', () => {
@@ -52,7 +59,14 @@ describe('real media over WebRTC (werift in Node)', () => {
       const [sub1, sub2] = await Promise.all([s1.subscribe(stream), s2.subscribe(stream)]);
       expect(sub1.state).toBe('playing');
       const [k1, k2] = await Promise.all([receive(sub1), receive(sub2)]);
-      await waitFor(() => k1.received.video > 50 && k2.received.video > 50 && k1.received.audio > 50 && k2.received.audio > 50, 'packets at both');
+      await waitFor(
+        () =>
+          k1.received.video > 50 &&
+          k2.received.video > 50 &&
+          k1.received.audio > 50 &&
+          k2.received.audio > 50,
+        'packets at both',
+      );
       for (const k of [k1, k2]) {
         expect(k.continuous('video')).toBe(true);
         expect(k.continuous('audio')).toBe(true);

@@ -7,7 +7,11 @@ function record(session: Session, names: Array<keyof SessionEvents>): string[] {
   const log: string[] = [];
   for (const name of names)
     session.on(name, (e: any) => {
-      const detail = e.connection?.data ?? (e.stream ? (e.reason ?? e.stream.name) : undefined) ?? e.reason ?? (e.type ? `${e.type}=${e.data}` : '');
+      const detail =
+        e.connection?.data ??
+        (e.stream ? (e.reason ?? e.stream.name) : undefined) ??
+        e.reason ??
+        (e.type ? `${e.type}=${e.data}` : '');
       log.push(`${String(name)}:${detail}${e.reason && e.connection ? `:${e.reason}` : ''}`);
     });
   return log;
@@ -45,7 +49,11 @@ describe('presence and signals over real sockets', () => {
     const a = await t.join(sessionId, { data: 'a' });
     const b = await t.join(sessionId, { data: 'b' });
     const c = await t.join(sessionId, { data: 'c' });
-    const got = new Map<Session, string[]>([[a, []], [b, []], [c, []]]);
+    const got = new Map<Session, string[]>([
+      [a, []],
+      [b, []],
+      [c, []],
+    ]);
     for (const [s, list] of got) s.on('signal', (e) => list.push(`${e.from?.data}:${e.type}:${e.data}`));
     const typed: string[] = [];
     b.on('signal:chat', (e) => typed.push(e.data));
@@ -85,7 +93,9 @@ describe('presence and signals over real sockets', () => {
     const aSignals: string[] = [];
     a.on('signal', (e) => aSignals.push(`${e.from === null ? 'server' : 'peer'}:${e.data}`));
     expect(await t.api.signal(sessionId, { type: 'note', data: 'all' })).toEqual({ delivered: 2 });
-    expect(await t.api.signal(sessionId, { type: 'note', data: 'you', to: a.connection!.connectionId })).toEqual({ delivered: 1 });
+    expect(
+      await t.api.signal(sessionId, { type: 'note', data: 'you', to: a.connection!.connectionId }),
+    ).toEqual({ delivered: 1 });
     await until(() => aSignals.length === 2);
     expect(aSignals).toEqual(['server:all', 'server:you']);
     const aLog = record(a, ['connectionDestroyed', 'streamDestroyed']);

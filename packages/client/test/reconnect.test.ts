@@ -3,11 +3,23 @@ import { FaultProxy, hold, startTestServer, waitFor, type TestServer } from '../
 import { SESSION_EVENT_NAMES, TetherError, type Session } from '../src/index.js';
 
 /** Short timers so faults are noticed in well under a second; the defaults are 1 s / 4 s / 30 s. */
-const TRANSPORT = { heartbeatIntervalMs: 150, heartbeatTimeoutMs: 600, reconnectWindowMs: 4000, ackDelayMs: 20 };
+const TRANSPORT = {
+  heartbeatIntervalMs: 150,
+  heartbeatTimeoutMs: 600,
+  reconnectWindowMs: 4000,
+  ackDelayMs: 20,
+};
 
 function events(session: Session): string[] {
   const log: string[] = [];
-  const names = SESSION_EVENT_NAMES.filter((n) => n !== 'sessionConnected' && n !== 'signal' && n !== 'exception' && n !== 'roomStateUpdate' && n !== 'streamPropertyChanged');
+  const names = SESSION_EVENT_NAMES.filter(
+    (n) =>
+      n !== 'sessionConnected' &&
+      n !== 'signal' &&
+      n !== 'exception' &&
+      n !== 'roomStateUpdate' &&
+      n !== 'streamPropertyChanged',
+  );
   for (const name of names) session.on(name, (e: any) => log.push(e.reason ? `${name}:${e.reason}` : name));
   return log;
 }
@@ -110,7 +122,9 @@ describe('automatic reconnection through a faulty network', () => {
     const bGot = signals(b);
     proxy.blackhole();
     await a.next('sessionReconnecting');
-    const err = await a.signal({ type: 'chat', data: 'no-retry' }, { retryAfterReconnect: false }).catch((e) => e);
+    const err = await a
+      .signal({ type: 'chat', data: 'no-retry' }, { retryAfterReconnect: false })
+      .catch((e) => e);
     expect(err).toBeInstanceOf(TetherError);
     expect(err.code).toBe('RECONNECTING');
     const marker = a.signal({ type: 'chat', data: 'marker' });
@@ -189,7 +203,9 @@ describe('automatic reconnection through a faulty network', () => {
     proxy.blackhole();
     await a.next('sessionReconnecting');
     const queued = Array.from({ length: 5 }, (_, i) => a.signal({ type: 'chat', data: String(i) }));
-    await expect(a.signal({ type: 'chat', data: 'sixth' })).rejects.toMatchObject({ code: 'CLIENT_QUEUE_FULL' });
+    await expect(a.signal({ type: 'chat', data: 'sixth' })).rejects.toMatchObject({
+      code: 'CLIENT_QUEUE_FULL',
+    });
     proxy.restore();
     await Promise.all(queued);
   });

@@ -3,8 +3,7 @@ import type { ErrorCode } from './errors.js';
 import { clientFrameSchema, serverFrameSchema, type ClientFrame, type ServerFrame } from './frames.js';
 
 export type Decoded<F> =
-  | { ok: true; frame: F }
-  | { ok: false; code: ErrorCode; message: string; seq?: number };
+  { ok: true; frame: F } | { ok: false; code: ErrorCode; message: string; seq?: number };
 
 /** JSON codec. A binary codec can replace it behind the same types. */
 export function encodeFrame(frame: ClientFrame | ServerFrame): string {

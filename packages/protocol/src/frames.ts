@@ -84,7 +84,10 @@ export const forceUnpublishFrameSchema = z.object({
 });
 
 /** SDP is opaque to the protocol; bounded like everything else. */
-const sdp = z.string().min(1).max(32 * 1024);
+const sdp = z
+  .string()
+  .min(1)
+  .max(32 * 1024);
 
 /** Routed: the publisher's offer (first, or an ICE restart) for its stream; the reply carries the server's answer. */
 export const publishMediaFrameSchema = z.object({
@@ -96,7 +99,12 @@ export const publishMediaFrameSchema = z.object({
 });
 
 /** Subscribe to a stream. Routed: the reply carries the server's offer. Relayed: the publisher will offer through `mediaRelay`. */
-export const subscribeFrameSchema = z.object({ t: z.literal('subscribe'), seq, ack: ack.optional(), streamId: idSchema });
+export const subscribeFrameSchema = z.object({
+  t: z.literal('subscribe'),
+  seq,
+  ack: ack.optional(),
+  streamId: idSchema,
+});
 
 /** Routed: the subscriber's answer to the server's offer. */
 export const answerMediaFrameSchema = z.object({
@@ -149,7 +157,11 @@ export const ackFrameSchema = z.object({ t: z.literal('ack'), ack });
  * reliable seq sent). A receiver that has applied less than `seq` lost frames on this
  * transport (which a clean TCP stream never does, but a broken path can) and resumes.
  */
-export const heartbeatFrameSchema = z.object({ t: z.literal('hb'), ack: ack.optional(), seq: ack.optional() });
+export const heartbeatFrameSchema = z.object({
+  t: z.literal('hb'),
+  ack: ack.optional(),
+  seq: ack.optional(),
+});
 export const leaveFrameSchema = z.object({ t: z.literal('leave') });
 
 export const clientFrameSchema = z.discriminatedUnion('t', [
@@ -180,7 +192,11 @@ export type PublishFrame = z.infer<typeof publishFrameSchema>;
 /** Client frames that carry a sequence number and get a `reply`. */
 export type ClientOpFrame = Extract<ClientFrame, { seq: number }>;
 /** A client op before the transport numbers it. */
-export type ClientOp = ClientOpFrame extends infer F ? (F extends ClientOpFrame ? Omit<F, 'seq' | 'ack'> : never) : never;
+export type ClientOp = ClientOpFrame extends infer F
+  ? F extends ClientOpFrame
+    ? Omit<F, 'seq' | 'ack'>
+    : never
+  : never;
 
 // ---------------------------------------------------------------- server → client
 
@@ -304,7 +320,11 @@ export const mediaRelayFrameSchema = z.object({
 });
 
 export const serverAckFrameSchema = z.object({ t: z.literal('ack'), ack });
-export const serverHeartbeatFrameSchema = z.object({ t: z.literal('hb'), ack: ack.optional(), seq: ack.optional() });
+export const serverHeartbeatFrameSchema = z.object({
+  t: z.literal('hb'),
+  ack: ack.optional(),
+  seq: ack.optional(),
+});
 export const errorFrameSchema = z.object({
   t: z.literal('error'),
   code: z.string(),

@@ -27,7 +27,13 @@ describe('Heartbeat when the process itself stalls', () => {
   it('does not call a peer dead on a late timer before pending input had a chance to be read', () => {
     const m = manualClock();
     let dead = 0;
-    const hb = new Heartbeat({ clock: m.clock, intervalMs: 1000, timeoutMs: 4000, sendBeat: () => undefined, onDead: () => dead++ });
+    const hb = new Heartbeat({
+      clock: m.clock,
+      intervalMs: 1000,
+      timeoutMs: 4000,
+      sendBeat: () => undefined,
+      onDead: () => dead++,
+    });
     // The loop stalls for 10 s: the first timer (due at 1000) runs at 10 000.
     m.set(10_000);
     m.fireAll();
@@ -42,7 +48,13 @@ describe('Heartbeat when the process itself stalls', () => {
   it('still calls the peer dead after the re-check when nothing arrived', () => {
     const m = manualClock();
     let dead = 0;
-    new Heartbeat({ clock: m.clock, intervalMs: 1000, timeoutMs: 4000, sendBeat: () => undefined, onDead: () => dead++ });
+    new Heartbeat({
+      clock: m.clock,
+      intervalMs: 1000,
+      timeoutMs: 4000,
+      sendBeat: () => undefined,
+      onDead: () => dead++,
+    });
     m.set(10_000);
     m.fireAll();
     m.fireAll();

@@ -14,8 +14,16 @@ export type ArchiveMode = z.infer<typeof archiveModeSchema>;
 export const reasonSchema = z.enum(REASONS);
 
 /** Ids are opaque printable strings; bounded so a frame cannot smuggle megabytes through them. */
-export const idSchema = z.string().min(1).max(128).regex(/^[A-Za-z0-9_\-.~]+$/);
-export const sessionIdSchema = z.string().min(1).max(512).regex(/^[A-Za-z0-9_\-.~]+$/);
+export const idSchema = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9_\-.~]+$/);
+export const sessionIdSchema = z
+  .string()
+  .min(1)
+  .max(512)
+  .regex(/^[A-Za-z0-9_\-.~]+$/);
 
 export const connectionInfoSchema = z.object({
   connectionId: idSchema,
@@ -47,11 +55,7 @@ export const streamInfoSchema = z.object({
 });
 export type StreamInfo = z.infer<typeof streamInfoSchema>;
 
-export const signalTypeSchema = z
-  .string()
-  .min(1)
-  .max(LIMITS.signalTypeMaxLength)
-  .regex(SIGNAL_TYPE_ALPHABET);
+export const signalTypeSchema = z.string().min(1).max(LIMITS.signalTypeMaxLength).regex(SIGNAL_TYPE_ALPHABET);
 export const signalDataSchema = z
   .string()
   .refine((s) => s.length <= LIMITS.signalDataMaxBytes * 4 && utf8Bytes(s) <= LIMITS.signalDataMaxBytes, {

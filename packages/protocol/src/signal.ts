@@ -10,7 +10,11 @@ export function checkSignal(type: unknown, data: unknown): ErrorCode | null {
     !SIGNAL_TYPE_ALPHABET.test(type)
   )
     return 'SIGNAL_TYPE_INVALID';
-  if (typeof data !== 'string' || data.length > LIMITS.signalDataMaxBytes * 4 || utf8Bytes(data) > LIMITS.signalDataMaxBytes)
+  if (
+    typeof data !== 'string' ||
+    data.length > LIMITS.signalDataMaxBytes * 4 ||
+    utf8Bytes(data) > LIMITS.signalDataMaxBytes
+  )
     return 'SIGNAL_DATA_TOO_LARGE';
   return null;
 }

@@ -32,4 +32,3 @@ export class TokenBucket {
     return tokens >= 1 - 1e-9 ? 0 : Math.ceil(((1 - tokens) / this.perSecond) * 1000);
   }
 }
-

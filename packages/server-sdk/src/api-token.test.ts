@@ -11,7 +11,9 @@ const T0 = 1_700_000_000_000;
 const iat = T0 / 1000;
 
 const sign = (payload: Record<string, unknown>, secret = apiSecret) =>
-  new SignJWT(payload).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(new TextEncoder().encode(secret));
+  new SignJWT(payload)
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .sign(new TextEncoder().encode(secret));
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 const rejectsWith = (promise: Promise<unknown>, code: string, detail?: RegExp) =>
   Promise.all([
@@ -23,9 +25,17 @@ describe('createApiToken / verifyApiToken', () => {
   it('round-trips to the API key, with iss, ist, iat, exp (60 s by default) and jti', async () => {
     const token = await createApiToken({ apiKey, apiSecret, now: T0 });
     expect(decodeProtectedHeader(token)).toEqual({ alg: 'HS256', typ: 'JWT' });
-    expect(decodeJwt(token)).toEqual({ iss: apiKey, ist: 'project', iat, exp: iat + 60, jti: expect.any(String) });
+    expect(decodeJwt(token)).toEqual({
+      iss: apiKey,
+      ist: 'project',
+      iat,
+      exp: iat + 60,
+      jti: expect.any(String),
+    });
     await expect(verifyApiToken(token, lookup, { now: T0 + 59_999 })).resolves.toEqual({ apiKey });
-    await expect(verifyApiToken(await createApiToken({ apiKey, apiSecret }), lookup)).resolves.toEqual({ apiKey });
+    await expect(verifyApiToken(await createApiToken({ apiKey, apiSecret }), lookup)).resolves.toEqual({
+      apiKey,
+    });
   });
 
   it('is API_AUTH_INVALID once expired', async () => {
@@ -34,16 +44,40 @@ describe('createApiToken / verifyApiToken', () => {
   });
 
   it.each([
-    ['signed with another secret', () => createApiToken({ apiKey, apiSecret: 'wrong', now: T0 }), /signature/],
-    ['forged and expired', () => createApiToken({ apiKey, apiSecret: 'wrong', expireInSeconds: 1, now: T0 - 10_000 }), /signature/],
-    ['for an unknown API key', () => createApiToken({ apiKey: 'stranger', apiSecret, now: T0 }), /unknown API key/],
+    [
+      'signed with another secret',
+      () => createApiToken({ apiKey, apiSecret: 'wrong', now: T0 }),
+      /signature/,
+    ],
+    [
+      'forged and expired',
+      () => createApiToken({ apiKey, apiSecret: 'wrong', expireInSeconds: 1, now: T0 - 10_000 }),
+      /signature/,
+    ],
+    [
+      'for an unknown API key',
+      () => createApiToken({ apiKey: 'stranger', apiSecret, now: T0 }),
+      /unknown API key/,
+    ],
     ['without ist', () => sign({ iss: apiKey, iat, exp: iat + 60 }), /ist/],
     ['with another ist', () => sign({ iss: apiKey, ist: 'user', iat, exp: iat + 60 }), /ist/],
     ['without iss', () => sign({ ist: 'project', iat, exp: iat + 60 }), /iss/],
     ['without exp', () => sign({ iss: apiKey, ist: 'project', iat }), /exp/],
-    ['living longer than 300 s', () => sign({ iss: apiKey, ist: 'project', iat, exp: iat + 301 }), /exp - iat/],
-    ['a client token', () => createToken({ apiKey, apiSecret, sessionId: createSessionId({ apiKey, apiSecret }), now: T0 }), /ist/],
-    ['alg none', async () => `${b64({ alg: 'none' })}.${b64({ iss: apiKey, ist: 'project', iat, exp: iat + 60 })}.`, /HS256/],
+    [
+      'living longer than 300 s',
+      () => sign({ iss: apiKey, ist: 'project', iat, exp: iat + 301 }),
+      /exp - iat/,
+    ],
+    [
+      'a client token',
+      () => createToken({ apiKey, apiSecret, sessionId: createSessionId({ apiKey, apiSecret }), now: T0 }),
+      /ist/,
+    ],
+    [
+      'alg none',
+      async () => `${b64({ alg: 'none' })}.${b64({ iss: apiKey, ist: 'project', iat, exp: iat + 60 })}.`,
+      /HS256/,
+    ],
     ['garbage', async () => 'garbage', /JWT/],
   ])('refuses a token %s as API_AUTH_INVALID', async (_label, make, detail) => {
     await rejectsWith(verifyApiToken(await make(), lookup, { now: T0 }), 'API_AUTH_INVALID', detail);
@@ -55,7 +89,11 @@ describe('createApiToken / verifyApiToken', () => {
   });
 
   it.each([0, 301, 1.5])('refuses a lifetime of %s s (INVALID_ARGUMENT)', async (expireInSeconds) => {
-    await rejectsWith(createApiToken({ apiKey, apiSecret, expireInSeconds }), 'INVALID_ARGUMENT', /expireInSeconds/);
+    await rejectsWith(
+      createApiToken({ apiKey, apiSecret, expireInSeconds }),
+      'INVALID_ARGUMENT',
+      /expireInSeconds/,
+    );
   });
 
   it('refuses missing credentials (INVALID_ARGUMENT)', async () => {

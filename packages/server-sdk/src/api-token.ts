@@ -1,6 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { API_TOKEN_MAX_TTL_SECONDS, TetherError } from '@tether/protocol';
-import { API_KEY_MAX_LENGTH, checkCredentials, checkTtl, findSecret, resolveNow, type LookupSecret, type VerifyOptions } from './credentials.js';
+import {
+  API_KEY_MAX_LENGTH,
+  checkCredentials,
+  checkTtl,
+  findSecret,
+  resolveNow,
+  type LookupSecret,
+  type VerifyOptions,
+} from './credentials.js';
 import { isJwtFailure, peekHs256, signHs256, verifyHs256 } from './hs256.js';
 
 /**
@@ -25,7 +33,13 @@ export async function createApiToken(options: CreateApiTokenOptions): Promise<st
   checkTtl('expireInSeconds', expireInSeconds, API_TOKEN_MAX_TTL_SECONDS);
   const iat = Math.floor(resolveNow(options.now) / 1000);
   return signHs256(
-    { iss: apiKey, ist: ISSUER_TYPE, iat, exp: iat + expireInSeconds, jti: randomBytes(12).toString('base64url') },
+    {
+      iss: apiKey,
+      ist: ISSUER_TYPE,
+      iat,
+      exp: iat + expireInSeconds,
+      jti: randomBytes(12).toString('base64url'),
+    },
     apiSecret,
   );
 }
@@ -47,9 +61,13 @@ export async function verifyApiToken(
     throw new TetherError('API_AUTH_INVALID', 'iat and exp must be whole numbers of seconds');
   const lifetime = (exp as number) - (iat as number);
   if (lifetime < 1 || lifetime > API_TOKEN_MAX_TTL_SECONDS)
-    throw new TetherError('API_AUTH_INVALID', `exp - iat is ${lifetime} s; it must be from 1 to ${API_TOKEN_MAX_TTL_SECONDS} s`);
+    throw new TetherError(
+      'API_AUTH_INVALID',
+      `exp - iat is ${lifetime} s; it must be from 1 to ${API_TOKEN_MAX_TTL_SECONDS} s`,
+    );
   const secret = findSecret(lookupSecret, iss);
-  if (secret === undefined) throw new TetherError('API_AUTH_INVALID', `unknown API key ${JSON.stringify(iss)}`);
+  if (secret === undefined)
+    throw new TetherError('API_AUTH_INVALID', `unknown API key ${JSON.stringify(iss)}`);
   const failure = await verifyHs256(token, secret, now);
   if (failure) throw new TetherError('API_AUTH_INVALID', failure.detail);
   return { apiKey: iss };

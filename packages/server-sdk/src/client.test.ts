@@ -78,7 +78,12 @@ beforeEach(() => {
 
 const api = () => new TetherApi({ url, apiKey, apiSecret });
 const sessionId = createSessionId({ apiKey, apiSecret, now: 1_700_000_000_000 });
-const sessionInfo = { sessionId, mediaMode: 'routed', archiveMode: 'manual', creationTime: 1_700_000_000_000 };
+const sessionInfo = {
+  sessionId,
+  mediaMode: 'routed',
+  archiveMode: 'manual',
+  creationTime: 1_700_000_000_000,
+};
 
 describe('TetherApi', () => {
   it('creates a session with POST /v1/sessions, authorised by a fresh API token', async () => {
@@ -114,10 +119,20 @@ describe('TetherApi', () => {
   it('lists connections and streams', async () => {
     const connections = [{ connectionId: 'c1', data: 'name=Ada', creationTime: 5, reconnecting: true }];
     const streams = [
-      { streamId: 's1', connectionId: 'c1', name: 'cam', hasAudio: true, hasVideo: false, videoType: 'camera', creationTime: 6 },
+      {
+        streamId: 's1',
+        connectionId: 'c1',
+        name: 'cam',
+        hasAudio: true,
+        hasVideo: false,
+        videoType: 'camera',
+        creationTime: 6,
+      },
     ];
     reply = (req) =>
-      req.url.endsWith('/connections') ? { status: 200, body: { connections } } : { status: 200, body: { streams } };
+      req.url.endsWith('/connections')
+        ? { status: 200, body: { connections } }
+        : { status: 200, body: { streams } };
     await expect(api().listConnections(sessionId)).resolves.toEqual(connections);
     await expect(api().listStreams(sessionId)).resolves.toEqual(streams);
     expect(seen.map((r) => `${r.method} ${r.url}`)).toEqual([
@@ -128,7 +143,9 @@ describe('TetherApi', () => {
 
   it('signals with POST /v1/sessions/:sessionId/signal and returns how many were delivered', async () => {
     reply = () => ({ status: 200, body: { delivered: 3 } });
-    await expect(api().signal(sessionId, { type: 'chat', data: 'hi', to: 'c1' })).resolves.toEqual({ delivered: 3 });
+    await expect(api().signal(sessionId, { type: 'chat', data: 'hi', to: 'c1' })).resolves.toEqual({
+      delivered: 3,
+    });
     expect(seen[0]).toMatchObject({
       method: 'POST',
       url: `/v1/sessions/${sessionId}/signal`,
@@ -137,7 +154,9 @@ describe('TetherApi', () => {
   });
 
   it('refuses an invalid signal before sending it, with the code the server would give', async () => {
-    await expect(api().signal(sessionId, { type: 'bad type!', data: '' })).rejects.toMatchObject({ code: 'SIGNAL_TYPE_INVALID' });
+    await expect(api().signal(sessionId, { type: 'bad type!', data: '' })).rejects.toMatchObject({
+      code: 'SIGNAL_TYPE_INVALID',
+    });
     await expect(api().signal(sessionId, { type: 'chat', data: 'x'.repeat(8193) })).rejects.toMatchObject({
       code: 'SIGNAL_DATA_TOO_LARGE',
     });
@@ -159,21 +178,32 @@ describe('TetherApi', () => {
 
   it('creates client tokens for its own project', async () => {
     const token = await api().createToken(sessionId, { role: 'subscriber', data: 'd' });
-    await expect(verifyToken(token, lookup)).resolves.toMatchObject({ iss: apiKey, sid: sessionId, role: 'subscriber', data: 'd' });
+    await expect(verifyToken(token, lookup)).resolves.toMatchObject({
+      iss: apiKey,
+      sid: sessionId,
+      role: 'subscriber',
+      data: 'd',
+    });
   });
 
   it('maps a Tether error body to its code, with the HTTP status and without repeating the fix', async () => {
     const fromServer = new TetherError('SESSION_NOT_FOUND', `no live state for ${sessionId}`);
     reply = () => ({ status: 404, body: { code: fromServer.code, message: fromServer.message } });
-    const err = await api().getSession(sessionId).catch((e: unknown) => e);
+    const err = await api()
+      .getSession(sessionId)
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TetherError);
     expect(err).toMatchObject({ code: 'SESSION_NOT_FOUND' });
-    expect((err as Error).message).toBe(new TetherError('SESSION_NOT_FOUND', `no live state for ${sessionId} (HTTP 404)`).message);
+    expect((err as Error).message).toBe(
+      new TetherError('SESSION_NOT_FOUND', `no live state for ${sessionId} (HTTP 404)`).message,
+    );
   });
 
   it('keeps a plain server message as the detail', async () => {
     reply = () => ({ status: 400, body: { code: 'API_BODY_INVALID', message: 'mediaMode: invalid option' } });
-    await expect(api().createSession()).rejects.toThrow(/^API_BODY_INVALID: mediaMode: invalid option \(HTTP 400\) — /);
+    await expect(api().createSession()).rejects.toThrow(
+      /^API_BODY_INVALID: mediaMode: invalid option \(HTTP 400\) — /,
+    );
   });
 
   it('maps an unknown code to INTERNAL, keeping the code in the detail', async () => {
@@ -185,17 +215,26 @@ describe('TetherApi', () => {
 
   it('maps an error without a Tether body to INTERNAL with the status', async () => {
     reply = () => ({ status: 502, raw: '<html>bad gateway</html>' });
-    await expect(api().forceUnpublish(sessionId, 's1')).rejects.toMatchObject({ code: 'INTERNAL', message: /HTTP 502/ });
+    await expect(api().forceUnpublish(sessionId, 's1')).rejects.toMatchObject({
+      code: 'INTERNAL',
+      message: /HTTP 502/,
+    });
   });
 
   it('reports wrong credentials as the server does: API_AUTH_INVALID', async () => {
     const stranger = new TetherApi({ url, apiKey, apiSecret: 'wrong' });
-    await expect(stranger.getSession(sessionId)).rejects.toMatchObject({ code: 'API_AUTH_INVALID', message: /HTTP 401/ });
+    await expect(stranger.getSession(sessionId)).rejects.toMatchObject({
+      code: 'API_AUTH_INVALID',
+      message: /HTTP 401/,
+    });
   });
 
   it('refuses a success body that does not match the response schema (INTERNAL)', async () => {
     reply = () => ({ status: 200, body: { sessionId, mediaMode: 'sideways' } });
-    await expect(api().getSession(sessionId)).rejects.toMatchObject({ code: 'INTERNAL', message: /mediaMode/ });
+    await expect(api().getSession(sessionId)).rejects.toMatchObject({
+      code: 'INTERNAL',
+      message: /mediaMode/,
+    });
     reply = () => ({ status: 200, raw: 'not json' });
     await expect(api().listStreams(sessionId)).rejects.toMatchObject({ code: 'INTERNAL', message: /JSON/ });
   });
@@ -228,11 +267,15 @@ describe('TetherApi', () => {
   });
 
   it('refuses bad construction and empty ids (INVALID_ARGUMENT)', async () => {
-    expect(() => new TetherApi({ url: 'not a url', apiKey, apiSecret })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    expect(() => new TetherApi({ url: 'not a url', apiKey, apiSecret })).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
     expect(() => new TetherApi({ url: 'ftp://x', apiKey, apiSecret })).toThrow(/url/);
     expect(() => new TetherApi({ url, apiKey: '', apiSecret })).toThrow(/apiKey/);
     await expect(api().getSession('')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
-    await expect(api().createSession({ mediaMode: 'p2p' as 'routed' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(api().createSession({ mediaMode: 'p2p' as 'routed' })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
     expect(seen).toHaveLength(0);
   });
 

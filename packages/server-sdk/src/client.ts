@@ -35,7 +35,9 @@ export type TokenOptions = Omit<CreateTokenOptions, 'apiKey' | 'apiSecret' | 'se
 
 /** What a protocol response schema offers, typed without depending on zod directly. */
 interface Schema<T> {
-  safeParse(value: unknown): { success: true; data: T } | { success: false; error: { issues: readonly Issue[] } };
+  safeParse(
+    value: unknown,
+  ): { success: true; data: T } | { success: false; error: { issues: readonly Issue[] } };
 }
 interface Issue {
   path: readonly PropertyKey[];
@@ -66,7 +68,8 @@ export class TetherApi {
     this.apiKey = apiKey;
     this.#apiSecret = apiSecret;
     const fetchFn = options.fetch ?? globalThis.fetch;
-    if (typeof fetchFn !== 'function') throw new TetherError('INVALID_ARGUMENT', 'no fetch: pass options.fetch');
+    if (typeof fetchFn !== 'function')
+      throw new TetherError('INVALID_ARGUMENT', 'no fetch: pass options.fetch');
     this.#fetch = (input, init) => fetchFn(input, init);
   }
 
@@ -100,7 +103,8 @@ export class TetherApi {
     const problem = checkSignal(signal?.type, signal?.data);
     if (problem) throw new TetherError(problem);
     const parsed = apiSignalBodySchema.safeParse(signal);
-    if (!parsed.success) throw new TetherError('INVALID_ARGUMENT', `signal: ${describeIssues(parsed.error.issues)}`);
+    if (!parsed.success)
+      throw new TetherError('INVALID_ARGUMENT', `signal: ${describeIssues(parsed.error.issues)}`);
     return this.#json('POST', path, parsed.data, apiSignalResponseSchema);
   }
 
@@ -131,12 +135,19 @@ export class TetherApi {
     }
     const parsed = schema.safeParse(json);
     if (!parsed.success)
-      throw new TetherError('INTERNAL', `${where} answered an unexpected body: ${describeIssues(parsed.error.issues)}`);
+      throw new TetherError(
+        'INTERNAL',
+        `${where} answered an unexpected body: ${describeIssues(parsed.error.issues)}`,
+      );
     return parsed.data;
   }
 
   /** Sends one authorised request; resolves with a 2xx response, throws TetherError otherwise. */
-  async #send(method: Method, path: string[], body?: unknown): Promise<{ response: Response; where: string }> {
+  async #send(
+    method: Method,
+    path: string[],
+    body?: unknown,
+  ): Promise<{ response: Response; where: string }> {
     const url = `${this.url}/v1/${path.map(encodeURIComponent).join('/')}`;
     const where = `${method} ${url}`;
     const token = await createApiToken({ apiKey: this.apiKey, apiSecret: this.#apiSecret });
@@ -167,7 +178,11 @@ async function errorFrom(response: Response, where: string): Promise<TetherError
     json = undefined;
   }
   const parsed = apiErrorResponseSchema.safeParse(json);
-  if (!parsed.success) return new TetherError('INTERNAL', `${where} answered ${status} ${response.statusText} without a Tether error body`);
+  if (!parsed.success)
+    return new TetherError(
+      'INTERNAL',
+      `${where} answered ${status} ${response.statusText} without a Tether error body`,
+    );
   const { code, message } = parsed.data;
   if (!isErrorCode(code)) return new TetherError('INTERNAL', `${code}: ${message} (${status})`);
   const detail = serverDetail(code, message);
@@ -184,7 +199,8 @@ function serverDetail(code: ErrorCode, message: string): string {
 }
 
 function id(name: string, value: unknown): string {
-  if (typeof value !== 'string' || value.length === 0) throw new TetherError('INVALID_ARGUMENT', `${name} must be a non-empty string`);
+  if (typeof value !== 'string' || value.length === 0)
+    throw new TetherError('INVALID_ARGUMENT', `${name} must be a non-empty string`);
   return value;
 }
 

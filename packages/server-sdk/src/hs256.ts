@@ -25,8 +25,10 @@ export function signHs256(claims: JWTPayload, secret: string): Promise<string> {
 
 /** Decodes without verifying, so the issuer can be read to find the secret. */
 export function peekHs256(token: unknown): { payload: JWTPayload } | JwtFailure {
-  if (typeof token !== 'string' || token.length === 0) return malformed('the token is not a non-empty string');
-  if (token.length > MAX_JWT_LENGTH) return malformed(`the token is longer than ${MAX_JWT_LENGTH} characters`);
+  if (typeof token !== 'string' || token.length === 0)
+    return malformed('the token is not a non-empty string');
+  if (token.length > MAX_JWT_LENGTH)
+    return malformed(`the token is longer than ${MAX_JWT_LENGTH} characters`);
   let alg: unknown;
   let payload: JWTPayload;
   try {
@@ -40,14 +42,19 @@ export function peekHs256(token: unknown): { payload: JWTPayload } | JwtFailure 
 }
 
 /** Checks the signature first and the expiry second, so a forged expired token is reported as forged. */
-export async function verifyHs256(token: string, secret: string, nowMs: number): Promise<JwtFailure | undefined> {
+export async function verifyHs256(
+  token: string,
+  secret: string,
+  nowMs: number,
+): Promise<JwtFailure | undefined> {
   try {
     await jwtVerify(token, secretKey(secret), { algorithms: ['HS256'], currentDate: new Date(nowMs) });
     return undefined;
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     const message = (err as Error).message;
-    if (code === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED') return { failure: 'signature', detail: 'the signature does not verify' };
+    if (code === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED')
+      return { failure: 'signature', detail: 'the signature does not verify' };
     if (code === 'ERR_JWT_EXPIRED') return { failure: 'expired', detail: `expired (${message})` };
     return malformed(message);
   }

@@ -40,7 +40,13 @@ describe('createSessionId / parseSessionId', () => {
   });
 
   it('round-trips relayed and always', () => {
-    const sessionId = createSessionId({ apiKey, apiSecret, mediaMode: 'relayed', archiveMode: 'always', now: T0 });
+    const sessionId = createSessionId({
+      apiKey,
+      apiSecret,
+      mediaMode: 'relayed',
+      archiveMode: 'always',
+      now: T0,
+    });
     expect(parseSessionId(sessionId, lookup)).toMatchObject({ mediaMode: 'relayed', archiveMode: 'always' });
   });
 

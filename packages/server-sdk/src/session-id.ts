@@ -8,7 +8,13 @@ import {
   type MediaMode,
   type SessionInfo,
 } from '@tether/protocol';
-import { API_KEY_MAX_LENGTH, checkCredentials, findSecret, resolveNow, type LookupSecret } from './credentials.js';
+import {
+  API_KEY_MAX_LENGTH,
+  checkCredentials,
+  findSecret,
+  resolveNow,
+  type LookupSecret,
+} from './credentials.js';
 
 /**
  * Tether keeps no session database: a session id carries its own settings, signed with the
@@ -54,9 +60,15 @@ export function createSessionId(options: CreateSessionIdOptions): string {
   const { apiKey, apiSecret, mediaMode = 'routed', archiveMode = 'manual' } = options;
   checkCredentials(apiKey, apiSecret);
   if (!mediaModeSchema.safeParse(mediaMode).success)
-    throw new TetherError('INVALID_ARGUMENT', `mediaMode must be routed or relayed, got ${JSON.stringify(mediaMode)}`);
+    throw new TetherError(
+      'INVALID_ARGUMENT',
+      `mediaMode must be routed or relayed, got ${JSON.stringify(mediaMode)}`,
+    );
   if (!archiveModeSchema.safeParse(archiveMode).success)
-    throw new TetherError('INVALID_ARGUMENT', `archiveMode must be manual or always, got ${JSON.stringify(archiveMode)}`);
+    throw new TetherError(
+      'INVALID_ARGUMENT',
+      `archiveMode must be manual or always, got ${JSON.stringify(archiveMode)}`,
+    );
   const payload: Payload = {
     k: apiKey,
     m: MEDIA_CODE[mediaMode],
@@ -68,7 +80,10 @@ export function createSessionId(options: CreateSessionIdOptions): string {
   const sessionId = [VERSION, body, sign(apiSecret, body)].join(SEPARATOR);
   // Only an API key full of multi-byte characters can push the id past the protocol's bound.
   if (!sessionIdSchema.safeParse(sessionId).success)
-    throw new TetherError('INVALID_ARGUMENT', 'the session id would exceed 512 characters; use a shorter (ASCII) API key');
+    throw new TetherError(
+      'INVALID_ARGUMENT',
+      'the session id would exceed 512 characters; use a shorter (ASCII) API key',
+    );
   return sessionId;
 }
 
@@ -82,11 +97,18 @@ export function parseSessionId(sessionId: string, lookupSecret: LookupSecret): P
   if (typeof split === 'string') throw new TetherError('SESSION_INVALID', split);
   const { body, signature, payload } = split;
   const secret = findSecret(lookupSecret, payload.k);
-  if (secret === undefined) throw new TetherError('SESSION_INVALID', `the session id names an unknown API key ${JSON.stringify(payload.k)}`);
+  if (secret === undefined)
+    throw new TetherError(
+      'SESSION_INVALID',
+      `the session id names an unknown API key ${JSON.stringify(payload.k)}`,
+    );
   const expected = Buffer.from(sign(secret, body), 'utf8');
   const actual = Buffer.from(signature, 'utf8');
   if (actual.length !== expected.length || !timingSafeEqual(actual, expected))
-    throw new TetherError('SESSION_INVALID', 'the session id signature does not verify (tampered, or signed with another secret)');
+    throw new TetherError(
+      'SESSION_INVALID',
+      'the session id signature does not verify (tampered, or signed with another secret)',
+    );
   return {
     sessionId,
     apiKey: payload.k,
@@ -111,18 +133,22 @@ function splitSessionId(sessionId: unknown): { body: string; signature: string; 
   if (!sessionIdSchema.safeParse(sessionId).success)
     return 'a session id is 1-512 characters of A-Z a-z 0-9 _ - . ~';
   const parts = (sessionId as string).split(SEPARATOR);
-  if (parts.length !== 3) return `a session id has 3 parts separated by ${SEPARATOR}, this one has ${parts.length}`;
+  if (parts.length !== 3)
+    return `a session id has 3 parts separated by ${SEPARATOR}, this one has ${parts.length}`;
   const [version, body, signature] = parts as [string, string, string];
   if (version !== VERSION) return `unsupported session id version ${JSON.stringify(version)}`;
   if (!BASE64URL.test(body)) return 'the session id payload is not base64url';
-  if (signature.length !== SIGNATURE_LENGTH || !BASE64URL.test(signature)) return 'the session id signature is malformed';
+  if (signature.length !== SIGNATURE_LENGTH || !BASE64URL.test(signature))
+    return 'the session id signature is malformed';
   let json: unknown;
   try {
     json = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
   } catch {
     return 'the session id payload is not JSON';
   }
-  return isPayload(json) ? { body, signature, payload: json } : 'the session id payload lacks valid k, m, a, t, n fields';
+  return isPayload(json)
+    ? { body, signature, payload: json }
+    : 'the session id payload lacks valid k, m, a, t, n fields';
 }
 
 function isPayload(value: unknown): value is Payload {

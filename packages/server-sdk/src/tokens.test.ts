@@ -15,7 +15,16 @@ const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('bas
 
 function claims(overrides: Record<string, unknown> = {}) {
   const iat = T0 / 1000;
-  return { iss: apiKey, sid: sessionId, role: 'publisher', data: '', iat, exp: iat + 60, jti: 'j1', ...overrides };
+  return {
+    iss: apiKey,
+    sid: sessionId,
+    role: 'publisher',
+    data: '',
+    iat,
+    exp: iat + 60,
+    jti: 'j1',
+    ...overrides,
+  };
 }
 
 function sign(payload: Record<string, unknown>, secret = apiSecret, alg = 'HS256') {
@@ -27,7 +36,15 @@ const rejectsWith = (promise: Promise<unknown>, code: string) =>
 
 describe('createToken / verifyToken', () => {
   it('round-trips the claims of the protocol schema, and nothing else', async () => {
-    const token = await createToken({ apiKey, apiSecret, sessionId, role: 'moderator', data: 'name=Ada', expireInSeconds: 3600, now: T0 });
+    const token = await createToken({
+      apiKey,
+      apiSecret,
+      sessionId,
+      role: 'moderator',
+      data: 'name=Ada',
+      expireInSeconds: 3600,
+      now: T0,
+    });
     expect(decodeProtectedHeader(token)).toEqual({ alg: 'HS256', typ: 'JWT' });
     const raw = decodeJwt(token);
     expect(Object.keys(raw).sort()).toEqual(['data', 'exp', 'iat', 'iss', 'jti', 'role', 'sid']);
@@ -73,18 +90,30 @@ describe('createToken / verifyToken', () => {
     const [header, payload, signature] = token.split('.') as [string, string, string];
     const edited = { ...decodeJwt(token), role: 'moderator' };
     expect(payload).not.toBe(b64(edited));
-    await rejectsWith(verifyToken(`${header}.${b64(edited)}.${signature}`, lookup, { now: T0 }), 'TOKEN_INVALID_SIGNATURE');
+    await rejectsWith(
+      verifyToken(`${header}.${b64(edited)}.${signature}`, lookup, { now: T0 }),
+      'TOKEN_INVALID_SIGNATURE',
+    );
   });
 
   it('checks the signature before the expiry: a forged expired token is forged', async () => {
-    const forged = await createToken({ apiKey, apiSecret: 'not-the-secret', sessionId, expireInSeconds: 1, now: T0 });
+    const forged = await createToken({
+      apiKey,
+      apiSecret: 'not-the-secret',
+      sessionId,
+      expireInSeconds: 1,
+      now: T0,
+    });
     await rejectsWith(verifyToken(forged, lookup, { now: T0 + DAY * 1000 }), 'TOKEN_INVALID_SIGNATURE');
   });
 
   it('reports an API key the lookup does not know as TOKEN_UNKNOWN_PROJECT', async () => {
     const token = await createToken({ apiKey: 'other', apiSecret, sessionId, now: T0 });
     await rejectsWith(verifyToken(token, lookup, { now: T0 }), 'TOKEN_UNKNOWN_PROJECT');
-    await rejectsWith(verifyToken(token, () => '', { now: T0 }), 'TOKEN_UNKNOWN_PROJECT');
+    await rejectsWith(
+      verifyToken(token, () => '', { now: T0 }),
+      'TOKEN_UNKNOWN_PROJECT',
+    );
   });
 
   it.each([

@@ -46,11 +46,20 @@ export async function createToken(options: CreateTokenOptions): Promise<string> 
   } = options;
   checkCredentials(apiKey, apiSecret);
   if (!sessionIdSchema.safeParse(sessionId).success)
-    throw new TetherError('INVALID_ARGUMENT', 'sessionId is required: 1-512 characters of A-Z a-z 0-9 _ - . ~ (create one with createSessionId)');
+    throw new TetherError(
+      'INVALID_ARGUMENT',
+      'sessionId is required: 1-512 characters of A-Z a-z 0-9 _ - . ~ (create one with createSessionId)',
+    );
   if (!roleSchema.safeParse(role).success)
-    throw new TetherError('INVALID_ARGUMENT', `role must be one of ${roleSchema.options.join(', ')}, got ${JSON.stringify(role)}`);
+    throw new TetherError(
+      'INVALID_ARGUMENT',
+      `role must be one of ${roleSchema.options.join(', ')}, got ${JSON.stringify(role)}`,
+    );
   if (typeof data !== 'string' || data.length > LIMITS.connectionDataMaxLength)
-    throw new TetherError('INVALID_ARGUMENT', `data must be a string of at most ${LIMITS.connectionDataMaxLength} characters`);
+    throw new TetherError(
+      'INVALID_ARGUMENT',
+      `data must be a string of at most ${LIMITS.connectionDataMaxLength} characters`,
+    );
   checkTtl('expireInSeconds', expireInSeconds, LIMITS.tokenMaxTtlSeconds);
   const iat = Math.floor(resolveNow(options.now) / 1000);
   const claims: TokenClaims = {
@@ -76,18 +85,30 @@ const CODE_OF: Record<JwtFailureKind, ErrorCode> = {
  * TOKEN_UNKNOWN_PROJECT, TOKEN_INVALID_SIGNATURE or TOKEN_EXPIRED. Whether the token is for
  * the session being joined is the caller's check.
  */
-export async function verifyToken(token: string, lookupSecret: LookupSecret, opts: VerifyOptions = {}): Promise<TokenClaims> {
+export async function verifyToken(
+  token: string,
+  lookupSecret: LookupSecret,
+  opts: VerifyOptions = {},
+): Promise<TokenClaims> {
   const now = resolveNow(opts.now);
   const peeked = peekHs256(token);
   if (isJwtFailure(peeked)) throw new TetherError('TOKEN_MALFORMED', peeked.detail);
   const parsed = tokenClaimsSchema.safeParse(peeked.payload);
-  if (!parsed.success) throw new TetherError('TOKEN_MALFORMED', `the claims do not match: ${describeIssues(parsed.error.issues)}`);
+  if (!parsed.success)
+    throw new TetherError(
+      'TOKEN_MALFORMED',
+      `the claims do not match: ${describeIssues(parsed.error.issues)}`,
+    );
   const claims = parsed.data;
   const lifetime = claims.exp - claims.iat;
   if (lifetime < 1 || lifetime > LIMITS.tokenMaxTtlSeconds)
-    throw new TetherError('TOKEN_MALFORMED', `exp - iat is ${lifetime} s; it must be from 1 s to ${LIMITS.tokenMaxTtlSeconds} s`);
+    throw new TetherError(
+      'TOKEN_MALFORMED',
+      `exp - iat is ${lifetime} s; it must be from 1 s to ${LIMITS.tokenMaxTtlSeconds} s`,
+    );
   const secret = findSecret(lookupSecret, claims.iss);
-  if (secret === undefined) throw new TetherError('TOKEN_UNKNOWN_PROJECT', `unknown API key ${JSON.stringify(claims.iss)}`);
+  if (secret === undefined)
+    throw new TetherError('TOKEN_UNKNOWN_PROJECT', `unknown API key ${JSON.stringify(claims.iss)}`);
   const failure = await verifyHs256(token, secret, now);
   if (failure) throw new TetherError(CODE_OF[failure.failure], failure.detail);
   return claims;

@@ -32,7 +32,10 @@ function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
   const parsed = schema.safeParse(body ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new TetherError('API_BODY_INVALID', `${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`);
+    throw new TetherError(
+      'API_BODY_INVALID',
+      `${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`,
+    );
   }
   return parsed.data;
 }
@@ -41,11 +44,18 @@ function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
  * The HTTP API for application back ends. Every `/v1` route needs a short-lived project
  * JWT; a session id is only visible to the project that created it.
  */
-export function registerHttpApi(app: FastifyInstance, hub: Hub, projects: Projects, metrics: Metrics, now: () => number): void {
+export function registerHttpApi(
+  app: FastifyInstance,
+  hub: Hub,
+  projects: Projects,
+  metrics: Metrics,
+  now: () => number,
+): void {
   const lookup = (key: string) => projects.secretFor(key);
 
   app.setErrorHandler((err, _req, reply) => {
-    if (err instanceof TetherError) return reply.code(STATUS[err.code] ?? 400).send({ code: err.code, message: err.message });
+    if (err instanceof TetherError)
+      return reply.code(STATUS[err.code] ?? 400).send({ code: err.code, message: err.message });
     const status = (err as { statusCode?: number }).statusCode;
     if (status && status < 500) return send(reply, 'API_BODY_INVALID', (err as Error).message);
     app.log.error({ err }, 'http api failure');
@@ -54,12 +64,15 @@ export function registerHttpApi(app: FastifyInstance, hub: Hub, projects: Projec
   app.setNotFoundHandler((req, reply) => send(reply, 'API_NOT_FOUND', `${req.method} ${req.url}`));
 
   app.get('/health', async () => ({ ok: true }));
-  app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+  app.get('/metrics', async (_req, reply) =>
+    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+  );
 
   // Authenticate before the body is parsed, so a caller without credentials hears 401, never 400.
   app.addHook('onRequest', async (req) => {
     const route = req.routeOptions.url;
-    if (route?.startsWith('/v1/') && !req.headers.authorization?.startsWith('Bearer ')) throw new TetherError('API_AUTH_MISSING');
+    if (route?.startsWith('/v1/') && !req.headers.authorization?.startsWith('Bearer '))
+      throw new TetherError('API_AUTH_MISSING');
   });
 
   const authenticate = async (req: FastifyRequest): Promise<string> => {
@@ -72,7 +85,8 @@ export function registerHttpApi(app: FastifyInstance, hub: Hub, projects: Projec
   const ownSession = async (req: FastifyRequest<{ Params: { sessionId: string } }>) => {
     const apiKey = await authenticate(req);
     const session = parseSessionId(req.params.sessionId, lookup);
-    if (session.apiKey !== apiKey) throw new TetherError('SESSION_INVALID', 'the session belongs to another project');
+    if (session.apiKey !== apiKey)
+      throw new TetherError('SESSION_INVALID', 'the session belongs to another project');
     const { apiKey: _k, ...info } = session;
     return { info, room: hub.rooms.get(info.sessionId) };
   };
@@ -127,7 +141,8 @@ export function registerHttpApi(app: FastifyInstance, hub: Hub, projects: Projec
 
   app.delete<PS>('/v1/sessions/:sessionId/streams/:streamId', async (req, reply) => {
     const { room } = await ownSession(req);
-    if (!room?.forceUnpublish(req.params.streamId)) throw new TetherError('STREAM_NOT_FOUND', req.params.streamId);
+    if (!room?.forceUnpublish(req.params.streamId))
+      throw new TetherError('STREAM_NOT_FOUND', req.params.streamId);
     return reply.code(204).send();
   });
 }

@@ -56,7 +56,8 @@ export class Hub {
     const session = parseSessionId(frame.sessionId, lookup);
     const claims = await verifyToken(frame.token, lookup, { now: this.opts.clock.now() });
     if (claims.sid !== frame.sessionId) throw new TetherError('TOKEN_WRONG_SESSION');
-    if (claims.iss !== session.apiKey) throw new TetherError('TOKEN_WRONG_SESSION', 'token and session belong to different projects');
+    if (claims.iss !== session.apiKey)
+      throw new TetherError('TOKEN_WRONG_SESSION', 'token and session belong to different projects');
 
     const room = this.roomFor(session);
     const secret = randomBytes(24).toString('base64url');
@@ -77,7 +78,12 @@ export class Hub {
       JSON.stringify({
         t: 'welcome',
         v: PROTOCOL_VERSION,
-        session: { sessionId: session.sessionId, mediaMode: session.mediaMode, archiveMode: session.archiveMode, creationTime: session.creationTime },
+        session: {
+          sessionId: session.sessionId,
+          mediaMode: session.mediaMode,
+          archiveMode: session.archiveMode,
+          creationTime: session.creationTime,
+        },
         connection: { ...conn.info, role: conn.role },
         secret,
         connections: room.peersOf(conn),
@@ -101,14 +107,25 @@ export class Hub {
     }
     if (!conn.secretMatches(frame.secret)) throw new TetherError('RESUME_BAD_SECRET');
     const replay = conn.outbox.after(frame.ack);
-    if (!replay) throw new TetherError('RESUME_SEQUENCE_INVALID', `client ack ${frame.ack}, server holds ${conn.outbox.ackedSeq}..${conn.outbox.seq}`);
+    if (!replay)
+      throw new TetherError(
+        'RESUME_SEQUENCE_INVALID',
+        `client ack ${frame.ack}, server holds ${conn.outbox.ackedSeq}..${conn.outbox.seq}`,
+      );
     conn.outbox.ack(frame.ack);
 
     const wasInterrupted = conn.state === 'interrupted';
     if (conn.windowTimer !== undefined) this.opts.clock.clearTimeout(conn.windowTimer);
     conn.windowTimer = undefined;
     conn.attach(link);
-    link.send(JSON.stringify({ t: 'resumed', ack: conn.lastApplied, seq: conn.outbox.seq, config: this.opts.transport }));
+    link.send(
+      JSON.stringify({
+        t: 'resumed',
+        ack: conn.lastApplied,
+        seq: conn.outbox.seq,
+        config: this.opts.transport,
+      }),
+    );
     for (const f of replay) link.send(f);
     room.resumed(conn, wasInterrupted);
     this.opts.metrics.resumes.inc();
@@ -121,7 +138,12 @@ export class Hub {
     const { conn, room } = at;
     if ('ack' in frame && frame.ack !== undefined && !conn.outbox.ack(frame.ack)) {
       const re = 'seq' in frame ? frame.seq : undefined;
-      this.reject(at, 'FRAME_INVALID', `ack ${frame.ack} is beyond the last frame sent (${conn.outbox.seq})`, re);
+      this.reject(
+        at,
+        'FRAME_INVALID',
+        `ack ${frame.ack} is beyond the last frame sent (${conn.outbox.seq})`,
+        re,
+      );
       return;
     }
     switch (frame.t) {
@@ -160,7 +182,14 @@ export class Hub {
 
   /** An unreliable error frame; too many of them and the connection is closed. */
   reject(at: Attached, code: ErrorCode, detail: string, re?: number): void {
-    at.conn.sendRaw(JSON.stringify({ t: 'error', code, message: `${detail} — ${ERRORS[code].message}`, ...(re !== undefined ? { re } : {}) }));
+    at.conn.sendRaw(
+      JSON.stringify({
+        t: 'error',
+        code,
+        message: `${detail} — ${ERRORS[code].message}`,
+        ...(re !== undefined ? { re } : {}),
+      }),
+    );
     if (at.conn.strikes.strike()) this.end(at, 'ABUSE_CLOSED');
   }
 
@@ -217,14 +246,23 @@ export class Hub {
 
   private destroyed(conn: Connection, reason: Reason, code: ErrorCode): void {
     // A late resume hears the code the connection ended with; a plain leave is simply unknown.
-    this.tombstones.add(conn.id, reason === 'networkDisconnected' ? 'RESUME_WINDOW_EXPIRED' : reason === 'clientDisconnected' ? 'RESUME_UNKNOWN_CONNECTION' : code);
+    this.tombstones.add(
+      conn.id,
+      reason === 'networkDisconnected'
+        ? 'RESUME_WINDOW_EXPIRED'
+        : reason === 'clientDisconnected'
+          ? 'RESUME_UNKNOWN_CONNECTION'
+          : code,
+    );
     this.opts.metrics.destroyed.inc({ reason });
     this.opts.log.debug({ connectionId: conn.id, reason }, 'connection destroyed');
   }
 
   private checkVersion(v: number): void {
     if (!SUPPORTED_PROTOCOL_VERSIONS.includes(v))
-      throw new TetherError('PROTOCOL_VERSION_UNSUPPORTED', `client speaks v${v}, server supports ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')}`);
+      throw new TetherError(
+        'PROTOCOL_VERSION_UNSUPPORTED',
+        `client speaks v${v}, server supports ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')}`,
+      );
   }
 }
-

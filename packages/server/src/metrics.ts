@@ -6,13 +6,38 @@ export function createMetrics(sizes: () => { sessions: number; connections: numb
   collectDefaultMetrics({ register: registry, prefix: 'tether_' });
   const m = {
     registry,
-    connects: new Counter({ name: 'tether_connects_total', help: 'Connections created', registers: [registry] }),
+    connects: new Counter({
+      name: 'tether_connects_total',
+      help: 'Connections created',
+      registers: [registry],
+    }),
     resumes: new Counter({ name: 'tether_resumes_total', help: 'Successful resumes', registers: [registry] }),
-    interruptions: new Counter({ name: 'tether_interruptions_total', help: 'Transports lost inside a connection', registers: [registry] }),
-    destroyed: new Counter({ name: 'tether_connections_destroyed_total', help: 'Connections ended, by reason', labelNames: ['reason'], registers: [registry] }),
-    signals: new Counter({ name: 'tether_signals_total', help: 'Signals received from clients', registers: [registry] }),
-    framesIn: new Counter({ name: 'tether_frames_in_total', help: 'WebSocket frames received', registers: [registry] }),
-    framesOut: new Counter({ name: 'tether_frames_out_total', help: 'WebSocket frames sent', registers: [registry] }),
+    interruptions: new Counter({
+      name: 'tether_interruptions_total',
+      help: 'Transports lost inside a connection',
+      registers: [registry],
+    }),
+    destroyed: new Counter({
+      name: 'tether_connections_destroyed_total',
+      help: 'Connections ended, by reason',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    signals: new Counter({
+      name: 'tether_signals_total',
+      help: 'Signals received from clients',
+      registers: [registry],
+    }),
+    framesIn: new Counter({
+      name: 'tether_frames_in_total',
+      help: 'WebSocket frames received',
+      registers: [registry],
+    }),
+    framesOut: new Counter({
+      name: 'tether_frames_out_total',
+      help: 'WebSocket frames sent',
+      registers: [registry],
+    }),
   };
   new Gauge({
     name: 'tether_connections',

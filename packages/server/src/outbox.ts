@@ -10,7 +10,10 @@ export interface OutboxLimits {
 export const DEFAULT_OUTBOX_LIMITS: OutboxLimits = { maxFrames: 4096, maxBytes: 4 * 1024 * 1024 };
 
 export class OutboxOverflowError extends Error {
-  constructor(readonly frames: number, readonly bytes: number) {
+  constructor(
+    readonly frames: number,
+    readonly bytes: number,
+  ) {
     super(`outbox overflow: ${frames} frames, ${bytes} bytes unacknowledged`);
   }
 }

@@ -8,7 +8,14 @@ export interface Project {
   apiSecret: string;
 }
 
-const projectSchema = z.object({ apiKey: z.string().min(1).max(128).regex(/^[A-Za-z0-9_\-.~]+$/), apiSecret: z.string().min(16) });
+const projectSchema = z.object({
+  apiKey: z
+    .string()
+    .min(1)
+    .max(128)
+    .regex(/^[A-Za-z0-9_\-.~]+$/),
+  apiSecret: z.string().min(16),
+});
 export const projectsSchema = z.array(projectSchema).min(1);
 
 /** The projects (API key + secret) a server accepts. */
@@ -31,7 +38,10 @@ export function loadOrCreateDevProject(dataDir: string): { project: Project; cre
   try {
     return { project: projectSchema.parse(JSON.parse(readFileSync(file, 'utf8'))), created: false };
   } catch {
-    const project = { apiKey: `dev-${randomBytes(4).toString('hex')}`, apiSecret: randomBytes(24).toString('base64url') };
+    const project = {
+      apiKey: `dev-${randomBytes(4).toString('hex')}`,
+      apiSecret: randomBytes(24).toString('base64url'),
+    };
     mkdirSync(dataDir, { recursive: true });
     writeFileSync(file, JSON.stringify(project, null, 2) + '\n', { mode: 0o600 });
     return { project, created: true };

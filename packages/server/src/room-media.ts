@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { TetherError, type ClientOpFrame, type ErrorCode, type ServerEvent, type StreamInfo } from '@tether/protocol';
+import {
+  TetherError,
+  type ClientOpFrame,
+  type ErrorCode,
+  type ServerEvent,
+  type StreamInfo,
+} from '@tether/protocol';
 import type { Connection } from './connection.js';
 import type { Sfu } from './media/sfu.js';
 
@@ -12,7 +18,16 @@ export type Deferred = () => Promise<OpResult>;
 
 export type MediaOp = Extract<
   ClientOpFrame,
-  { t: 'publishMedia' | 'subscribe' | 'answerMedia' | 'restartMedia' | 'unsubscribe' | 'relay' | 'streamProperty' }
+  {
+    t:
+      | 'publishMedia'
+      | 'subscribe'
+      | 'answerMedia'
+      | 'restartMedia'
+      | 'unsubscribe'
+      | 'relay'
+      | 'streamProperty';
+  }
 >;
 
 interface Subscription {
@@ -52,7 +67,8 @@ export class RoomMedia {
       case 'streamProperty': {
         const stream = this.room.streams.get(op.streamId);
         if (!stream) return { ok: false, code: 'STREAM_NOT_FOUND', detail: op.streamId };
-        if (stream.connectionId !== conn.id) return { ok: false, code: 'NOT_PERMITTED', detail: 'not your stream' };
+        if (stream.connectionId !== conn.id)
+          return { ok: false, code: 'NOT_PERMITTED', detail: 'not your stream' };
         const changes = {
           ...(op.hasAudio !== undefined ? { hasAudio: op.hasAudio } : {}),
           ...(op.hasVideo !== undefined ? { hasVideo: op.hasVideo } : {}),
@@ -63,10 +79,16 @@ export class RoomMedia {
       }
       case 'publishMedia': {
         const sfu = this.sfu;
-        if (!sfu) return { ok: false, code: 'MEDIA_MODE_MISMATCH', detail: 'a relayed session negotiates peer to peer (relay)' };
+        if (!sfu)
+          return {
+            ok: false,
+            code: 'MEDIA_MODE_MISMATCH',
+            detail: 'a relayed session negotiates peer to peer (relay)',
+          };
         const stream = this.room.streams.get(op.streamId);
         if (!stream) return { ok: false, code: 'STREAM_NOT_FOUND', detail: op.streamId };
-        if (stream.connectionId !== conn.id) return { ok: false, code: 'NOT_PERMITTED', detail: 'not your stream' };
+        if (stream.connectionId !== conn.id)
+          return { ok: false, code: 'NOT_PERMITTED', detail: 'not your stream' };
         return async () => ({ ok: true, sdp: await sfu.publish(op.streamId, op.sdp) });
       }
       case 'subscribe': {
@@ -75,13 +97,22 @@ export class RoomMedia {
         const sfu = this.sfu;
         if (sfu)
           return async () => {
-            if (!this.room.streams.has(op.streamId)) return { ok: false, code: 'STREAM_NOT_FOUND', detail: op.streamId };
+            if (!this.room.streams.has(op.streamId))
+              return { ok: false, code: 'STREAM_NOT_FOUND', detail: op.streamId };
             const { subscriptionId, sdp } = await sfu.subscribe(op.streamId);
-            this.subscriptions.set(subscriptionId, { subscriptionId, streamId: op.streamId, connectionId: conn.id });
+            this.subscriptions.set(subscriptionId, {
+              subscriptionId,
+              streamId: op.streamId,
+              connectionId: conn.id,
+            });
             return { ok: true, subscriptionId, sdp };
           };
         const subscriptionId = randomUUID();
-        this.subscriptions.set(subscriptionId, { subscriptionId, streamId: op.streamId, connectionId: conn.id });
+        this.subscriptions.set(subscriptionId, {
+          subscriptionId,
+          streamId: op.streamId,
+          connectionId: conn.id,
+        });
         this.room.connection(stream.connectionId)?.deliver({
           t: 'mediaRelay',
           subscriptionId,
@@ -94,9 +125,15 @@ export class RoomMedia {
       case 'answerMedia':
       case 'restartMedia': {
         const sfu = this.sfu;
-        if (!sfu) return { ok: false, code: 'MEDIA_MODE_MISMATCH', detail: 'a relayed session negotiates peer to peer (relay)' };
+        if (!sfu)
+          return {
+            ok: false,
+            code: 'MEDIA_MODE_MISMATCH',
+            detail: 'a relayed session negotiates peer to peer (relay)',
+          };
         const sub = this.subscriptions.get(op.subscriptionId);
-        if (!sub || sub.connectionId !== conn.id) return { ok: false, code: 'SUBSCRIPTION_NOT_FOUND', detail: op.subscriptionId };
+        if (!sub || sub.connectionId !== conn.id)
+          return { ok: false, code: 'SUBSCRIPTION_NOT_FOUND', detail: op.subscriptionId };
         if (op.t === 'answerMedia')
           return async () => {
             await sfu.answer(op.subscriptionId, op.sdp);
@@ -105,11 +142,21 @@ export class RoomMedia {
         return async () => ({ ok: true, sdp: await sfu.restart(op.subscriptionId) });
       }
       case 'relay': {
-        if (this.sfu) return { ok: false, code: 'MEDIA_MODE_MISMATCH', detail: 'a routed session negotiates with the server' };
+        if (this.sfu)
+          return {
+            ok: false,
+            code: 'MEDIA_MODE_MISMATCH',
+            detail: 'a routed session negotiates with the server',
+          };
         const sub = this.subscriptions.get(op.subscriptionId);
         const stream = sub && this.room.streams.get(sub.streamId);
         if (!sub || !stream) return { ok: false, code: 'SUBSCRIPTION_NOT_FOUND', detail: op.subscriptionId };
-        const peerId = conn.id === sub.connectionId ? stream.connectionId : conn.id === stream.connectionId ? sub.connectionId : undefined;
+        const peerId =
+          conn.id === sub.connectionId
+            ? stream.connectionId
+            : conn.id === stream.connectionId
+              ? sub.connectionId
+              : undefined;
         if (!peerId) return { ok: false, code: 'NOT_PERMITTED', detail: 'not a party to this subscription' };
         this.room.connection(peerId)?.deliver({
           t: 'mediaRelay',
@@ -123,7 +170,8 @@ export class RoomMedia {
       }
       case 'unsubscribe': {
         const sub = this.subscriptions.get(op.subscriptionId);
-        if (!sub || sub.connectionId !== conn.id) return { ok: false, code: 'SUBSCRIPTION_NOT_FOUND', detail: op.subscriptionId };
+        if (!sub || sub.connectionId !== conn.id)
+          return { ok: false, code: 'SUBSCRIPTION_NOT_FOUND', detail: op.subscriptionId };
         this.endSubscription(sub);
         return { ok: true };
       }
@@ -133,12 +181,14 @@ export class RoomMedia {
   /** A stream ended: its media and subscriptions go with it (subscribers learn from streamDestroyed). */
   streamEnded(streamId: string): void {
     this.sfu?.closeStream(streamId);
-    for (const sub of [...this.subscriptions.values()]) if (sub.streamId === streamId) this.subscriptions.delete(sub.subscriptionId);
+    for (const sub of [...this.subscriptions.values()])
+      if (sub.streamId === streamId) this.subscriptions.delete(sub.subscriptionId);
   }
 
   /** A connection ended: its subscriptions end. */
   connectionEnded(connectionId: string): void {
-    for (const sub of [...this.subscriptions.values()]) if (sub.connectionId === connectionId) this.endSubscription(sub);
+    for (const sub of [...this.subscriptions.values()])
+      if (sub.connectionId === connectionId) this.endSubscription(sub);
   }
 
   close(): void {

@@ -24,7 +24,6 @@ export interface RoomHooks {
   onEmpty(room: Room): void;
 }
 
-
 /** The code a connection is closed with for each reason. */
 const CLOSE_CODE: Record<Reason, ErrorCode> = {
   clientDisconnected: 'LEFT',
@@ -67,7 +66,11 @@ export class Room {
           })
         : undefined;
     this.media = new RoomMedia(
-      { streams: this.streams, connection: (id) => this.connections.get(id), broadcast: (e, x) => this.broadcast(e, x) },
+      {
+        streams: this.streams,
+        connection: (id) => this.connections.get(id),
+        broadcast: (e, x) => this.broadcast(e, x),
+      },
       sfu,
     );
   }
@@ -80,7 +83,8 @@ export class Room {
   peersOf(conn: Connection): PeerConnection[] {
     const peers: PeerConnection[] = [];
     for (const other of this.connections.values())
-      if (other !== conn) peers.push({ ...other.info, ...(other.state === 'interrupted' ? { reconnecting: true } : {}) });
+      if (other !== conn)
+        peers.push({ ...other.info, ...(other.state === 'interrupted' ? { reconnecting: true } : {}) });
     return peers;
   }
 
@@ -143,10 +147,13 @@ export class Room {
       const { ok: _ok, ...extra } = result;
       conn.deliver({ t: 'reply', re, ok: true, ...extra });
     } else {
-      const message = result.detail ? `${result.detail} — ${ERRORS[result.code].message}` : ERRORS[result.code].message;
+      const message = result.detail
+        ? `${result.detail} — ${ERRORS[result.code].message}`
+        : ERRORS[result.code].message;
       conn.deliver({ t: 'reply', re, ok: false, code: result.code, message });
       // A flood past the rate limit is abuse: tolerated for a while, then the connection ends.
-      if (result.code === 'RATE_LIMITED' && conn.strikes.strike()) this.destroy(conn, 'protocolError', 'ABUSE_CLOSED');
+      if (result.code === 'RATE_LIMITED' && conn.strikes.strike())
+        this.destroy(conn, 'protocolError', 'ABUSE_CLOSED');
     }
   }
 
@@ -209,7 +216,8 @@ export class Room {
         return { ok: true };
       }
       case 'publish': {
-        if (conn.role === 'subscriber') return { ok: false, code: 'NOT_PERMITTED', detail: 'a subscriber cannot publish' };
+        if (conn.role === 'subscriber')
+          return { ok: false, code: 'NOT_PERMITTED', detail: 'a subscriber cannot publish' };
         if (conn.streams.size >= LIMITS.streamsPerConnection) return { ok: false, code: 'STREAM_LIMIT' };
         const stream: StreamInfo = {
           streamId: randomUUID(),
@@ -225,20 +233,28 @@ export class Room {
       case 'unpublish': {
         const stream = this.streams.get(op.streamId);
         if (!stream) return { ok: false, code: 'STREAM_NOT_FOUND', detail: op.streamId };
-        if (stream.connectionId !== conn.id) return { ok: false, code: 'NOT_PERMITTED', detail: 'not your stream; a moderator uses forceUnpublish' };
+        if (stream.connectionId !== conn.id)
+          return {
+            ok: false,
+            code: 'NOT_PERMITTED',
+            detail: 'not your stream; a moderator uses forceUnpublish',
+          };
         this.destroyStream(op.streamId, op.reason ?? 'clientDisconnected', conn);
         return { ok: true };
       }
       case 'forceDisconnect': {
-        if (conn.role !== 'moderator') return { ok: false, code: 'NOT_PERMITTED', detail: 'only a moderator can force-disconnect' };
+        if (conn.role !== 'moderator')
+          return { ok: false, code: 'NOT_PERMITTED', detail: 'only a moderator can force-disconnect' };
         const target = this.connections.get(op.connectionId);
         if (!target) return { ok: false, code: 'CONNECTION_NOT_FOUND', detail: op.connectionId };
         this.destroy(target, 'forceDisconnected');
         return { ok: true };
       }
       case 'forceUnpublish': {
-        if (conn.role !== 'moderator') return { ok: false, code: 'NOT_PERMITTED', detail: 'only a moderator can force-unpublish' };
-        if (!this.forceUnpublish(op.streamId)) return { ok: false, code: 'STREAM_NOT_FOUND', detail: op.streamId };
+        if (conn.role !== 'moderator')
+          return { ok: false, code: 'NOT_PERMITTED', detail: 'only a moderator can force-unpublish' };
+        if (!this.forceUnpublish(op.streamId))
+          return { ok: false, code: 'STREAM_NOT_FOUND', detail: op.streamId };
         return { ok: true };
       }
     }

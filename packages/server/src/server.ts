@@ -68,7 +68,11 @@ export async function startServer(
     mediaTimeoutMs: options.mediaTimeoutMs ?? DEFAULTS.mediaTimeoutMs,
   });
 
-  const http = Fastify({ loggerInstance: log.child({ component: 'http' }, { level: 'warn' }), bodyLimit: 64 * 1024, routerOptions: { maxParamLength: 1024 } }) as unknown as FastifyInstance;
+  const http = Fastify({
+    loggerInstance: log.child({ component: 'http' }, { level: 'warn' }),
+    bodyLimit: 64 * 1024,
+    routerOptions: { maxParamLength: 1024 },
+  }) as unknown as FastifyInstance;
   registerHttpApi(http, hub, projects, metrics, () => clock.now());
   if (options.demo) registerDemoRoutes(http, options.demo, devProject);
 

@@ -1,4 +1,13 @@
-import { ERRORS, LIMITS, TetherError, decodeClientFrame, errorNumber, type ClientFrame, type Clock, type ErrorCode } from '@tether/protocol';
+import {
+  ERRORS,
+  LIMITS,
+  TetherError,
+  decodeClientFrame,
+  errorNumber,
+  type ClientFrame,
+  type Clock,
+  type ErrorCode,
+} from '@tether/protocol';
 import type { Logger } from 'pino';
 import type { RawData, WebSocket } from 'ws';
 import type { Link } from './connection.js';
@@ -78,7 +87,14 @@ export function serveSocket(ws: WebSocket, hub: Hub, clock: Clock, log: Logger, 
     }
     if (handshaking) {
       // The client must wait for the answer to connect/resume; its seq is not consumed.
-      link.send(JSON.stringify({ t: 'error', code: 'FRAME_UNEXPECTED', message: `${frame.t} before the handshake answer — ${ERRORS.FRAME_UNEXPECTED.message}`, ...('seq' in frame ? { re: frame.seq } : {}) }));
+      link.send(
+        JSON.stringify({
+          t: 'error',
+          code: 'FRAME_UNEXPECTED',
+          message: `${frame.t} before the handshake answer — ${ERRORS.FRAME_UNEXPECTED.message}`,
+          ...('seq' in frame ? { re: frame.seq } : {}),
+        }),
+      );
       return;
     }
     if (frame.t !== 'connect' && frame.t !== 'resume') {
@@ -96,8 +112,7 @@ export function serveSocket(ws: WebSocket, hub: Hub, clock: Clock, log: Logger, 
       if (err instanceof TetherError) {
         link.send(JSON.stringify({ t: 'error', code: err.code, message: err.message }));
         ws.close(errorNumber(err.code), err.code);
-      }
-      else {
+      } else {
         log.error({ err }, 'handshake failed');
         refuse('INTERNAL');
       }

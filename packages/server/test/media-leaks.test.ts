@@ -88,7 +88,10 @@ type Resources = ReturnType<typeof resources>;
 
 const unavailable = netnsUnavailable();
 // Never skipped: a machine without them fails here, saying what to install (.ci/run installs nftables).
-if (unavailable) throw new Error(`media-leaks needs network namespaces and nft (run as root, apt-get install nftables): ${unavailable}`);
+if (unavailable)
+  throw new Error(
+    `media-leaks needs network namespaces and nft (run as root, apt-get install nftables): ${unavailable}`,
+  );
 
 describe('routed media: nothing leaks on any exit path', () => {
   let t: TestServer;
@@ -231,59 +234,51 @@ describe('routed media: nothing leaks on any exit path', () => {
     await clientBack(pub, clientBase.pub, 'stream give-up');
   }, 60_000);
 
-  it(
-    'give-up of a subscription: a subscriber whose own path stays down past the media window, then resubscribes',
-    async () => {
-      const ns = await Netns.create();
-      const { pub, sub } = await mediaUp({ subNetns: ns });
-      const [old] = subscriptionIds();
-      // UDP only: its signalling stays up, so the subscriber gives up on media alone and resubscribes at once.
-      const m = sub.mark();
-      await ns.cut('udp');
-      const gaveUp = await sub.next('subscriber.stateChanged', (e: any) => e.state === 'noPlay', {
-        after: m,
-        timeoutMs: 15_000,
-      });
-      expect(gaveUp.data.code).toBe('MEDIA_TIMEOUT');
-      // It asked for a new subscription, and the one it gave up on is gone: one egress, not two.
-      await waitFor(
-        () => subscriptionIds().length === 1 && subscriptionIds()[0] !== old,
-        `the old subscription replaced (${subscriptionIds()})`,
-      );
-      expect(sfu().stats()).toMatchObject({ ingests: 1, egresses: 1 });
-      await ns.heal();
-      await sub.next('subscriber.stateChanged', (e: any) => e.state === 'playing', { after: gaveUp.i + 1 });
-      expect(sfu().stats()).toMatchObject({ ingests: 1, egresses: 1 });
-      expect(room.media.subscriptionCount).toBe(1);
-      await sub.call('leave');
-      await pub.call('unpublish');
-      await clean('subscription give-up');
-    },
-    60_000,
-  );
+  it('give-up of a subscription: a subscriber whose own path stays down past the media window, then resubscribes', async () => {
+    const ns = await Netns.create();
+    const { pub, sub } = await mediaUp({ subNetns: ns });
+    const [old] = subscriptionIds();
+    // UDP only: its signalling stays up, so the subscriber gives up on media alone and resubscribes at once.
+    const m = sub.mark();
+    await ns.cut('udp');
+    const gaveUp = await sub.next('subscriber.stateChanged', (e: any) => e.state === 'noPlay', {
+      after: m,
+      timeoutMs: 15_000,
+    });
+    expect(gaveUp.data.code).toBe('MEDIA_TIMEOUT');
+    // It asked for a new subscription, and the one it gave up on is gone: one egress, not two.
+    await waitFor(
+      () => subscriptionIds().length === 1 && subscriptionIds()[0] !== old,
+      `the old subscription replaced (${subscriptionIds()})`,
+    );
+    expect(sfu().stats()).toMatchObject({ ingests: 1, egresses: 1 });
+    await ns.heal();
+    await sub.next('subscriber.stateChanged', (e: any) => e.state === 'playing', { after: gaveUp.i + 1 });
+    expect(sfu().stats()).toMatchObject({ ingests: 1, egresses: 1 });
+    expect(room.media.subscriptionCount).toBe(1);
+    await sub.call('leave');
+    await pub.call('unpublish');
+    await clean('subscription give-up');
+  }, 60_000);
 
-  it(
-    'a subscription that never plays (ICE cannot connect) is not left behind',
-    async () => {
-      const ns = await Netns.create();
-      const pub = await agent('pub');
-      const sub = await agent('sub', 'publisher', ns);
-      base = resources();
-      const { stream } = await pub.call('publish', {});
-      await ns.cut('udp');
-      await expect(sub.call('subscribe', { streamId: stream.streamId, key: 's' }, 30_000)).rejects.toThrow(
-        /MEDIA_NEGOTIATION_FAILED/,
-      );
-      await waitFor(
-        () => room.media.subscriptionCount === 0 && sfu().stats().egresses === 0,
-        `no subscription left (${subscriptionIds()})`,
-      );
-      await ns.heal();
-      await pub.call('unpublish');
-      await clean('subscription that never played');
-    },
-    60_000,
-  );
+  it('a subscription that never plays (ICE cannot connect) is not left behind', async () => {
+    const ns = await Netns.create();
+    const pub = await agent('pub');
+    const sub = await agent('sub', 'publisher', ns);
+    base = resources();
+    const { stream } = await pub.call('publish', {});
+    await ns.cut('udp');
+    await expect(sub.call('subscribe', { streamId: stream.streamId, key: 's' }, 30_000)).rejects.toThrow(
+      /MEDIA_NEGOTIATION_FAILED/,
+    );
+    await waitFor(
+      () => room.media.subscriptionCount === 0 && sfu().stats().egresses === 0,
+      `no subscription left (${subscriptionIds()})`,
+    );
+    await ns.heal();
+    await pub.call('unpublish');
+    await clean('subscription that never played');
+  }, 60_000);
 
   it('give-up of the session: both clients vanish (killed) and their reconnect window passes', async () => {
     const { pub, sub } = await mediaUp();

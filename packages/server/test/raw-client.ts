@@ -200,7 +200,13 @@ export class Recorder {
 
   constructor(
     readonly session: Session,
-    names: ReadonlyArray<keyof SessionEvents> = SESSION_EVENT_NAMES.filter((n) => n !== 'sessionConnected' && n !== 'sessionReconnected' && n !== 'roomStateUpdate' && n !== 'streamPropertyChanged'),
+    names: ReadonlyArray<keyof SessionEvents> = SESSION_EVENT_NAMES.filter(
+      (n) =>
+        n !== 'sessionConnected' &&
+        n !== 'sessionReconnected' &&
+        n !== 'roomStateUpdate' &&
+        n !== 'streamPropertyChanged',
+    ),
   ) {
     for (const name of names)
       session.on(name, (event: unknown) => {

@@ -29,7 +29,17 @@ describe('resume on the server', () => {
 
   beforeEach(async () => {
     clock = new FakeClock(Date.now());
-    t = await startTestServer({ transport: { heartbeatIntervalMs: 1000, heartbeatTimeoutMs: 4000, reconnectWindowMs: 30_000, ackDelayMs: 50 } }, clock);
+    t = await startTestServer(
+      {
+        transport: {
+          heartbeatIntervalMs: 1000,
+          heartbeatTimeoutMs: 4000,
+          reconnectWindowMs: 30_000,
+          ackDelayMs: 50,
+        },
+      },
+      clock,
+    );
     sessionId = await t.createSession();
   });
   afterEach(async () => t.close());
@@ -45,11 +55,25 @@ describe('resume on the server', () => {
     const { c, welcome } = await joined();
     c.ws.terminate();
     const thief = await raw(t.url);
-    thief.send({ t: 'resume', v: 1, sessionId, connectionId: welcome.connection.connectionId, secret: 'not-the-secret', ack: 0 });
+    thief.send({
+      t: 'resume',
+      v: 1,
+      sessionId,
+      connectionId: welcome.connection.connectionId,
+      secret: 'not-the-secret',
+      ack: 0,
+    });
     expect((await thief.next('error')).code).toBe('RESUME_BAD_SECRET');
     await waitFor(() => thief.closeCode() === 4401, 'close 4401');
     const owner = await raw(t.url);
-    owner.send({ t: 'resume', v: 1, sessionId, connectionId: welcome.connection.connectionId, secret: welcome.secret, ack: 0 });
+    owner.send({
+      t: 'resume',
+      v: 1,
+      sessionId,
+      connectionId: welcome.connection.connectionId,
+      secret: welcome.secret,
+      ack: 0,
+    });
     expect((await owner.next('resumed')).ack).toBe(0);
   });
 
@@ -61,14 +85,27 @@ describe('resume on the server', () => {
     // Advance the window in heartbeat-sized steps, the other client beating so it stays alive.
     // (A signal to itself is the barrier: its reply proves the server has heard from it.)
     for (let i = 1; i <= 30; i++) {
-      other.c.send({ t: 'signal', seq: i, type: 'tick', data: '', to: other.welcome.connection.connectionId });
+      other.c.send({
+        t: 'signal',
+        seq: i,
+        type: 'tick',
+        data: '',
+        to: other.welcome.connection.connectionId,
+      });
       await waitFor(() => other.c.frames.some((f) => f.t === 'reply' && f.re === i), `reply ${i}`);
       clock.advance(1000);
     }
     await waitFor(() => other.c.frames.some((f) => f.t === 'connectionDestroyed'), 'destroyed');
     expect(other.c.frames.find((f) => f.t === 'connectionDestroyed').reason).toBe('networkDisconnected');
     const late = await raw(t.url);
-    late.send({ t: 'resume', v: 1, sessionId, connectionId: welcome.connection.connectionId, secret: welcome.secret, ack: 0 });
+    late.send({
+      t: 'resume',
+      v: 1,
+      sessionId,
+      connectionId: welcome.connection.connectionId,
+      secret: welcome.secret,
+      ack: 0,
+    });
     expect((await late.next('error')).code).toBe('RESUME_WINDOW_EXPIRED');
   });
 
@@ -83,7 +120,10 @@ describe('resume on the server', () => {
     other.c.send({ t: 'signal', seq: 1, type: 'tick', data: '', to: other.welcome.connection.connectionId });
     await waitFor(() => other.c.frames.some((f) => f.t === 'reply' && f.re === 1), 'reply');
     clock.advance(1);
-    await waitFor(() => other.c.frames.some((f) => f.t === 'connectionReconnecting'), 'reconnecting after 4 s');
+    await waitFor(
+      () => other.c.frames.some((f) => f.t === 'connectionReconnecting'),
+      'reconnecting after 4 s',
+    );
   });
 
   it('replays exactly the frames after the client ack, and says what it applied', async () => {
@@ -97,27 +137,51 @@ describe('resume on the server', () => {
     const firstSignal = c.frames.find((f) => f.t === 'signal');
     c.ws.terminate();
     const back = await raw(t.url);
-    back.send({ t: 'resume', v: 1, sessionId, connectionId: welcome.connection.connectionId, secret: welcome.secret, ack: firstSignal.seq });
+    back.send({
+      t: 'resume',
+      v: 1,
+      sessionId,
+      connectionId: welcome.connection.connectionId,
+      secret: welcome.secret,
+      ack: firstSignal.seq,
+    });
     const resumed = await back.next('resumed');
     expect(resumed.ack).toBe(1);
     await waitFor(() => back.frames.length >= 1 + (resumed.seq - firstSignal.seq), 'replay');
     const replayed = back.frames.slice(1).map((f) => f.seq);
-    expect(replayed).toEqual(Array.from({ length: resumed.seq - firstSignal.seq }, (_, i) => firstSignal.seq + 1 + i));
+    expect(replayed).toEqual(
+      Array.from({ length: resumed.seq - firstSignal.seq }, (_, i) => firstSignal.seq + 1 + i),
+    );
     // A retransmission of an applied op is ignored: no second reply, no second delivery.
     back.send({ t: 'signal', seq: 1, type: 'y', data: 'mine' });
     back.send({ t: 'signal', seq: 2, type: 'y', data: 'next' });
-    await waitFor(() => other.c.frames.filter((f) => f.t === 'signal' && f.type === 'y').length === 2, 'two y signals');
-    expect(other.c.frames.filter((f) => f.t === 'signal' && f.type === 'y').map((f) => f.data)).toEqual(['mine', 'next']);
+    await waitFor(
+      () => other.c.frames.filter((f) => f.t === 'signal' && f.type === 'y').length === 2,
+      'two y signals',
+    );
+    expect(other.c.frames.filter((f) => f.t === 'signal' && f.type === 'y').map((f) => f.data)).toEqual([
+      'mine',
+      'next',
+    ]);
   });
 
   it('a resume on a new socket takes over from a half-open old one', async () => {
     const { c, welcome } = await joined();
     const other = await joined();
     const back = await raw(t.url);
-    back.send({ t: 'resume', v: 1, sessionId, connectionId: welcome.connection.connectionId, secret: welcome.secret, ack: 0 });
+    back.send({
+      t: 'resume',
+      v: 1,
+      sessionId,
+      connectionId: welcome.connection.connectionId,
+      secret: welcome.secret,
+      ack: 0,
+    });
     await back.next('resumed');
     await waitFor(() => c.closeCode() !== undefined, 'old socket dropped');
     // The server never saw the connection interrupted, so the others heard nothing.
-    expect(other.c.frames.some((f) => f.t === 'connectionReconnecting' || f.t === 'connectionReconnected')).toBe(false);
+    expect(
+      other.c.frames.some((f) => f.t === 'connectionReconnecting' || f.t === 'connectionReconnected'),
+    ).toBe(false);
   });
 });

@@ -98,7 +98,9 @@ let sourceTimer: ReturnType<typeof setInterval> | undefined;
 const subs = new Map<string, Sub>();
 let subSeq = 0;
 
-const SESSION_EVENTS = SESSION_EVENT_NAMES.filter((n) => n !== 'signal' && n !== 'roomStateUpdate' && n !== 'streamPropertyChanged');
+const SESSION_EVENTS = SESSION_EVENT_NAMES.filter(
+  (n) => n !== 'signal' && n !== 'roomStateUpdate' && n !== 'streamPropertyChanged',
+);
 
 function needSession(): Session {
   if (!session) throw Object.assign(new Error('join first'), { code: 'NO_SESSION' });

@@ -1,7 +1,11 @@
 import { MediaStreamTrack, RTCPeerConnection, RtpHeader, RtpPacket } from 'werift';
 
 /** werift as the SDK's WebRTC in Node (its RTCPeerConnection has the browser's shape). */
-export const weriftRtc = { RTCPeerConnection: RTCPeerConnection as unknown as new (c?: RTCConfiguration) => globalThis.RTCPeerConnection };
+export const weriftRtc = {
+  RTCPeerConnection: RTCPeerConnection as unknown as new (
+    c?: RTCConfiguration,
+  ) => globalThis.RTCPeerConnection,
+};
 
 /**
  * Generated audio and video RTP (no codec: a counter in each payload), so receivers can
@@ -25,9 +29,17 @@ export class RtpSource {
       const n = this.sent;
       const payload = Buffer.alloc(160);
       payload.writeUInt32BE(n, 0);
-      this.audio.writeRtp(new RtpPacket(new RtpHeader({ sequenceNumber: n & 0xffff, timestamp: n * 960, payloadType: 111 }), payload));
+      this.audio.writeRtp(
+        new RtpPacket(
+          new RtpHeader({ sequenceNumber: n & 0xffff, timestamp: n * 960, payloadType: 111 }),
+          payload,
+        ),
+      );
       this.video.writeRtp(
-        new RtpPacket(new RtpHeader({ sequenceNumber: n & 0xffff, timestamp: n * 3000, payloadType: 96, marker: true }), payload),
+        new RtpPacket(
+          new RtpHeader({ sequenceNumber: n & 0xffff, timestamp: n * 3000, payloadType: 96, marker: true }),
+          payload,
+        ),
       );
     }, intervalMs);
   }

@@ -13,13 +13,19 @@ export interface TestServer {
   createSession(body?: CreateSessionBody): Promise<string>;
   token(sessionId: string, role?: Role, data?: string): Promise<string>;
   /** A connected client; closed by `close()`. */
-  join(sessionId: string, opts?: { role?: Role; data?: string; url?: string } & Partial<SessionOptions>): Promise<Session>;
+  join(
+    sessionId: string,
+    opts?: { role?: Role; data?: string; url?: string } & Partial<SessionOptions>,
+  ): Promise<Session>;
   close(): Promise<void>;
 }
 
 /** A real server on an ephemeral loopback port, quiet, with one known project. */
 export async function startTestServer(options: ServerOptions = {}, clock?: Clock): Promise<TestServer> {
-  const server = await startServer({ port: 0, host: '127.0.0.1', projects: [TEST_PROJECT], logLevel: 'silent', ...options }, clock);
+  const server = await startServer(
+    { port: 0, host: '127.0.0.1', projects: [TEST_PROJECT], logLevel: 'silent', ...options },
+    clock,
+  );
   const api = new TetherApi({ url: server.url, ...TEST_PROJECT });
   const sessions: Session[] = [];
   const token = (sessionId: string, role: Role = 'publisher', data = '') =>

@@ -1,4 +1,11 @@
-import { TetherError, type ErrorCode, type Reason, type StreamInfo, type TimerHandle, type VideoType } from '@tether/protocol';
+import {
+  TetherError,
+  type ErrorCode,
+  type Reason,
+  type StreamInfo,
+  type TimerHandle,
+  type VideoType,
+} from '@tether/protocol';
 import { Emitter } from '../emitter.js';
 import { MEDIA_TIMING, type MediaChannel } from './channel.js';
 import { MediaRecovery, PathWatch } from './recovery.js';
@@ -71,13 +78,15 @@ export class Publisher extends Emitter<PublisherEvents> {
   async publishAudio(enabled: boolean): Promise<void> {
     this.audioOn = enabled;
     for (const t of this.tracks) if (t.kind === 'audio') t.enabled = enabled;
-    if (this._stream && this.channel) await this.channel.request({ t: 'streamProperty', streamId: this._stream.streamId, hasAudio: enabled });
+    if (this._stream && this.channel)
+      await this.channel.request({ t: 'streamProperty', streamId: this._stream.streamId, hasAudio: enabled });
   }
 
   async publishVideo(enabled: boolean): Promise<void> {
     this.videoOn = enabled;
     for (const t of this.tracks) if (t.kind === 'video') t.enabled = enabled;
-    if (this._stream && this.channel) await this.channel.request({ t: 'streamProperty', streamId: this._stream.streamId, hasVideo: enabled });
+    if (this._stream && this.channel)
+      await this.channel.request({ t: 'streamProperty', streamId: this._stream.streamId, hasVideo: enabled });
   }
 
   /** @internal The session starts publishing. */
@@ -92,12 +101,20 @@ export class Publisher extends Emitter<PublisherEvents> {
       const hasVideo = tracks.some((t) => t.kind === 'video') && this.videoOn;
       const { stream } = await channel.request({
         t: 'publish',
-        stream: { name: this.options.name ?? '', hasAudio, hasVideo, videoType: this.options.videoType ?? 'camera' },
+        stream: {
+          name: this.options.name ?? '',
+          hasAudio,
+          hasVideo,
+          videoType: this.options.videoType ?? 'camera',
+        },
       });
       if (!stream) throw new TetherError('INTERNAL', 'publish reply without a stream');
       this._stream = stream;
       if (channel.routed) {
-        this.upstream = this.makePeer(() => this.negotiateUpstream(true), () => this.giveUp());
+        this.upstream = this.makePeer(
+          () => this.negotiateUpstream(true),
+          () => this.giveUp(),
+        );
         await this.negotiateUpstream(false);
         await this.connected(this.upstream.pc);
       }
@@ -160,7 +177,11 @@ export class Publisher extends Emitter<PublisherEvents> {
   }
 
   /** @internal Relayed negotiation with one subscriber. */
-  async relay(subscriptionId: string, kind: 'subscribe' | 'answer' | 'restart' | 'unsubscribe' | 'offer', sdp?: string): Promise<void> {
+  async relay(
+    subscriptionId: string,
+    kind: 'subscribe' | 'answer' | 'restart' | 'unsubscribe' | 'offer',
+    sdp?: string,
+  ): Promise<void> {
     if (kind === 'unsubscribe') {
       this.closePeer(subscriptionId);
       return;
@@ -207,7 +228,10 @@ export class Publisher extends Emitter<PublisherEvents> {
     const channel = this.channel as MediaChannel;
     // One transport for audio and video. Offering one per track (werift's default policy) and
     // having them bundled by the answer left the unused one's UDP sockets open after close().
-    const pc = new channel.rtc.RTCPeerConnection({ bundlePolicy: 'max-bundle', iceServers: channel.iceServers });
+    const pc = new channel.rtc.RTCPeerConnection({
+      bundlePolicy: 'max-bundle',
+      iceServers: channel.iceServers,
+    });
     for (const track of this.tracks) pc.addTransceiver(track, { direction: 'sendonly' });
     const recovery = new MediaRecovery({
       clock: channel.clock,
@@ -234,7 +258,10 @@ export class Publisher extends Emitter<PublisherEvents> {
     if (pc.connectionState === 'connected') return Promise.resolve();
     return new Promise((resolve, reject) => {
       const previous = pc.onconnectionstatechange;
-      const timer = setTimeout(() => reject(new TetherError('MEDIA_NEGOTIATION_FAILED', 'ICE did not connect within 15 s')), 15_000);
+      const timer = setTimeout(
+        () => reject(new TetherError('MEDIA_NEGOTIATION_FAILED', 'ICE did not connect within 15 s')),
+        15_000,
+      );
       pc.onconnectionstatechange = (ev) => {
         if (typeof previous === 'function') previous.call(pc, ev);
         if (pc.connectionState === 'connected') {
@@ -251,7 +278,9 @@ export class Publisher extends Emitter<PublisherEvents> {
     const channel = this.channel;
     this.teardown();
     if (stream && channel) {
-      channel.request({ t: 'unpublish', streamId: stream.streamId, reason: 'networkDisconnected' }).catch(() => undefined);
+      channel
+        .request({ t: 'unpublish', streamId: stream.streamId, reason: 'networkDisconnected' })
+        .catch(() => undefined);
       this.emit('streamDestroyed', { stream, reason: 'networkDisconnected' });
     }
     this.setState('noPublish', 'MEDIA_TIMEOUT');
@@ -286,7 +315,8 @@ export class Publisher extends Emitter<PublisherEvents> {
   private async acquireTracks(): Promise<MediaStreamTrack[]> {
     if (this._tracks) return this._tracks;
     const media = (globalThis as { navigator?: Navigator }).navigator?.mediaDevices;
-    if (!media) throw new TetherError('MEDIA_UNAVAILABLE', 'no getUserMedia here: pass `tracks` to the publisher');
+    if (!media)
+      throw new TetherError('MEDIA_UNAVAILABLE', 'no getUserMedia here: pass `tracks` to the publisher');
     const stream = await media.getUserMedia({ audio: this.audioOn, video: this.videoOn });
     this._tracks = stream.getTracks();
     return this._tracks;

@@ -43,7 +43,13 @@ export async function gatheredSdp(pc: RTCPeerConnection, timeoutMs = 5000): Prom
 export function resumeIceChecks(pc: RTCPeerConnection): void {
   const transports = (pc as unknown as { iceTransports?: WeriftIceTransport[] }).iceTransports;
   for (const t of transports ?? [])
-    if (t.state !== 'closed' && t.state !== 'checking' && t.connection && !t.connection.nominated && t.connection.remoteUsername)
+    if (
+      t.state !== 'closed' &&
+      t.state !== 'checking' &&
+      t.connection &&
+      !t.connection.nominated &&
+      t.connection.remoteUsername
+    )
       t.start().catch(() => undefined); // a failed start shows as a path still down: recovery retries
 }
 

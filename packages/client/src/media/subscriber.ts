@@ -83,7 +83,13 @@ export class Subscriber extends Emitter<SubscriberEvents> {
   async relayOffer(sdp: string): Promise<void> {
     if (!this.pc) return;
     const answer = await this.answerSdp(sdp);
-    if (this.subscriptionId) await this.channel.request({ t: 'relay', subscriptionId: this.subscriptionId, kind: 'answer', sdp: answer });
+    if (this.subscriptionId)
+      await this.channel.request({
+        t: 'relay',
+        subscriptionId: this.subscriptionId,
+        kind: 'answer',
+        sdp: answer,
+      });
   }
 
   /** @internal Routed: whether the server receives the publisher's media. */
@@ -114,7 +120,8 @@ export class Subscriber extends Emitter<SubscriberEvents> {
     this.ended = true;
     const id = this.subscriptionId;
     this.teardown();
-    if (reason === 'clientDisconnected' && id) this.channel.request({ t: 'unsubscribe', subscriptionId: id }).catch(() => undefined);
+    if (reason === 'clientDisconnected' && id)
+      this.channel.request({ t: 'unsubscribe', subscriptionId: id }).catch(() => undefined);
     this.setState('noPlay');
     this.emit('destroyed', { reason });
   }
@@ -157,7 +164,8 @@ export class Subscriber extends Emitter<SubscriberEvents> {
 
   private async answer(offer: string): Promise<void> {
     const sdp = await this.answerSdp(offer);
-    if (this.subscriptionId) await this.channel.request({ t: 'answerMedia', subscriptionId: this.subscriptionId, sdp });
+    if (this.subscriptionId)
+      await this.channel.request({ t: 'answerMedia', subscriptionId: this.subscriptionId, sdp });
   }
 
   private async answerSdp(offer: string): Promise<string> {
@@ -173,7 +181,10 @@ export class Subscriber extends Emitter<SubscriberEvents> {
     const pc = this.pc as RTCPeerConnection;
     if (pc.connectionState === 'connected') return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new TetherError('MEDIA_NEGOTIATION_FAILED', 'ICE did not connect within 15 s')), 15_000);
+      const timer = setTimeout(
+        () => reject(new TetherError('MEDIA_NEGOTIATION_FAILED', 'ICE did not connect within 15 s')),
+        15_000,
+      );
       const previous = pc.onconnectionstatechange;
       pc.onconnectionstatechange = (ev) => {
         if (typeof previous === 'function') previous.call(pc, ev);

@@ -41,7 +41,8 @@ class Ingest {
     this.activity = new PacketActivity(opts.clock, opts.mediaTimeoutMs, (flowing) => {
       if (this.windowTimer !== undefined) opts.clock.clearTimeout(this.windowTimer);
       this.windowTimer = undefined;
-      if (!flowing) this.windowTimer = opts.clock.setTimeout(() => hooks.onGiveUp(streamId), opts.mediaWindowMs);
+      if (!flowing)
+        this.windowTimer = opts.clock.setTimeout(() => hooks.onGiveUp(streamId), opts.mediaWindowMs);
       hooks.onFlowing(streamId, flowing);
     });
     this.pc.onTrack.subscribe((track) => {
@@ -86,7 +87,8 @@ class Egress {
       this.tracks.set(kind, track);
       const transceiver = this.pc.addTransceiver(track, { direction: 'sendonly' });
       // A subscriber whose decoder lost its reference frames asks for a key frame: pass it on.
-      if (kind === 'video') transceiver.sender.onPictureLossIndication.subscribe(() => ingest.requestKeyframe());
+      if (kind === 'video')
+        transceiver.sender.onPictureLossIndication.subscribe(() => ingest.requestKeyframe());
     }
     this.pc.connectionStateChange.subscribe((state) => {
       if (state === 'connected') ingest.requestKeyframe();
@@ -115,7 +117,12 @@ function peerConfig() {
  */
 function resumeIceChecks(pc: RTCPeerConnection): void {
   for (const t of pc.iceTransports)
-    if (t.state !== 'closed' && t.state !== 'checking' && !t.connection.nominated && t.connection.remoteUsername)
+    if (
+      t.state !== 'closed' &&
+      t.state !== 'checking' &&
+      !t.connection.nominated &&
+      t.connection.remoteUsername
+    )
       t.start().catch(() => undefined); // the path stays down; the client restarts again
 }
 
