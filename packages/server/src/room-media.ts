@@ -16,6 +16,12 @@ export type OpResult =
 /** A media op runs later, in order with the other media ops of its connection. */
 export type Deferred = () => Promise<OpResult>;
 
+const NOT_ROUTED: OpResult = {
+  ok: false,
+  code: 'MEDIA_MODE_MISMATCH',
+  detail: 'a relayed session negotiates peer to peer (relay)',
+};
+
 export type MediaOp = Extract<
   ClientOpFrame,
   {
@@ -79,12 +85,7 @@ export class RoomMedia {
       }
       case 'publishMedia': {
         const sfu = this.sfu;
-        if (!sfu)
-          return {
-            ok: false,
-            code: 'MEDIA_MODE_MISMATCH',
-            detail: 'a relayed session negotiates peer to peer (relay)',
-          };
+        if (!sfu) return NOT_ROUTED;
         const stream = this.room.streams.get(op.streamId);
         if (!stream) return { ok: false, code: 'STREAM_NOT_FOUND', detail: op.streamId };
         if (stream.connectionId !== conn.id)
@@ -125,12 +126,7 @@ export class RoomMedia {
       case 'answerMedia':
       case 'restartMedia': {
         const sfu = this.sfu;
-        if (!sfu)
-          return {
-            ok: false,
-            code: 'MEDIA_MODE_MISMATCH',
-            detail: 'a relayed session negotiates peer to peer (relay)',
-          };
+        if (!sfu) return NOT_ROUTED;
         const sub = this.subscriptions.get(op.subscriptionId);
         if (!sub || sub.connectionId !== conn.id)
           return { ok: false, code: 'SUBSCRIPTION_NOT_FOUND', detail: op.subscriptionId };

@@ -15,7 +15,7 @@ import {
   type StreamInfo,
   type Subscriber,
 } from '@tether/client';
-import { RTCPeerConnection, RtpHeader, RtpPacket } from 'werift';
+import { RTCPeerConnection } from 'werift';
 import { udpSocketCount } from './netns.js';
 import { RtpSink, RtpSource } from './rtp-source.js';
 
@@ -134,24 +134,7 @@ function startSource(intervalMs: number, rate?: number): RtpSource {
   const start = now();
   sourceTimer = setInterval(() => {
     const due = Math.floor(((now() - start) / 1000) * (rate / 2));
-    for (let b = 0; b < 100 && src.sent < due; b++) {
-      src.sent++;
-      const n = src.sent;
-      const payload = Buffer.alloc(160);
-      payload.writeUInt32BE(n, 0);
-      src.audio.writeRtp(
-        new RtpPacket(
-          new RtpHeader({ sequenceNumber: n & 0xffff, timestamp: n * 960, payloadType: 111 }),
-          payload,
-        ),
-      );
-      src.video.writeRtp(
-        new RtpPacket(
-          new RtpHeader({ sequenceNumber: n & 0xffff, timestamp: n * 3000, payloadType: 96, marker: true }),
-          payload,
-        ),
-      );
-    }
+    for (let b = 0; b < 100 && src.sent < due; b++) src.sendOne();
   }, 1);
   return src;
 }

@@ -24,24 +24,27 @@ export class RtpSource {
 
   /** Sends one audio and one video packet every `intervalMs`. */
   start(intervalMs = 20): void {
-    this.timer = setInterval(() => {
-      this.sent++;
-      const n = this.sent;
-      const payload = Buffer.alloc(160);
-      payload.writeUInt32BE(n, 0);
-      this.audio.writeRtp(
-        new RtpPacket(
-          new RtpHeader({ sequenceNumber: n & 0xffff, timestamp: n * 960, payloadType: 111 }),
-          payload,
-        ),
-      );
-      this.video.writeRtp(
-        new RtpPacket(
-          new RtpHeader({ sequenceNumber: n & 0xffff, timestamp: n * 3000, payloadType: 96, marker: true }),
-          payload,
-        ),
-      );
-    }, intervalMs);
+    this.timer = setInterval(() => this.sendOne(), intervalMs);
+  }
+
+  /** Sends the next audio and video packet, numbered by `sent`. */
+  sendOne(): void {
+    this.sent++;
+    const n = this.sent;
+    const payload = Buffer.alloc(160);
+    payload.writeUInt32BE(n, 0);
+    this.audio.writeRtp(
+      new RtpPacket(
+        new RtpHeader({ sequenceNumber: n & 0xffff, timestamp: n * 960, payloadType: 111 }),
+        payload,
+      ),
+    );
+    this.video.writeRtp(
+      new RtpPacket(
+        new RtpHeader({ sequenceNumber: n & 0xffff, timestamp: n * 3000, payloadType: 96, marker: true }),
+        payload,
+      ),
+    );
   }
 
   stop(): void {
