@@ -1,4 +1,5 @@
-export { Session, type SessionOptions, type SignalOptions, type SendOptions } from './session.js';
+export { Session } from './session.js';
+export type { SessionOptions, SignalOptions, SendOptions } from './session-options.js';
 export { SESSION_EVENT_NAMES, type SessionEvents, type SignalEvent, type RoomStateUpdate } from './events.js';
 export type { SessionState } from './session-state.js';
 export {

@@ -7,15 +7,20 @@ export function networkWatcher(handlers: { offline: () => void; online: () => vo
     addEventListener?: (n: string, f: () => void) => void;
     removeEventListener?: (n: string, f: () => void) => void;
   };
-  if (
-    typeof target.addEventListener !== 'function' ||
-    typeof (globalThis as { navigator?: unknown }).navigator === 'undefined'
-  )
-    return () => undefined;
+  if (typeof target.addEventListener !== 'function' || navigatorOf() === undefined) return () => undefined;
   target.addEventListener('offline', handlers.offline);
   target.addEventListener('online', handlers.online);
   return () => {
     target.removeEventListener?.('offline', handlers.offline);
     target.removeEventListener?.('online', handlers.online);
   };
+}
+
+/** False only when the browser says it has no network at all (`navigator.onLine`); true in Node. */
+export function browserOnline(): boolean {
+  return navigatorOf()?.onLine !== false;
+}
+
+function navigatorOf(): { onLine?: boolean } | undefined {
+  return (globalThis as { navigator?: { onLine?: boolean } }).navigator;
 }

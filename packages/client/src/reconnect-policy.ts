@@ -44,3 +44,18 @@ export class BackoffPolicy implements ReconnectPolicy {
     return Math.max(0, Math.min(Math.round(jittered), this.max, windowMs - elapsedMs));
   }
 }
+
+/**
+ * Failures of a path (the socket did not open, closed, timed out, or the attempt was
+ * superseded by a newer one): retried on the policy's schedule. Any other code is the
+ * server's answer, which is final.
+ */
+export function isRetryable(code: string): boolean {
+  return code === 'DISCONNECTED' || code === 'CONNECT_FAILED' || code === 'FRAME_UNEXPECTED';
+}
+
+/** While the browser says it is offline, one probe this often (`navigator.onLine` can be wrong). */
+export const OFFLINE_PROBE_MS = 5000;
+
+/** Time allowed for the first connect, before any round trip was measured. */
+export const FIRST_CONNECT_TIMEOUT_MS = 10_000;
