@@ -31,6 +31,8 @@ interface Attempt {
   opened: boolean;
   /** The server answered: this socket is the transport now. */
   won: boolean;
+  /** When the first frame went out: the answer measures a round trip. */
+  sentAt: number;
   timer: TimerHandle;
   settle: (err?: TetherError) => void;
 }
@@ -52,13 +54,13 @@ export class Handshaker {
 
   /**
    * Sends `first` on a new socket and waits for the answer. `accept` runs synchronously on
-   * the answer with the winning socket, so the frames right behind it (a replay) see its
+   * the answer with the winning socket and the round trip it took, so the frames right behind it (a replay) see its
    * state; if it throws, the attempt fails with that error.
    */
   async open(
     first: string,
     timeoutMs: number,
-    accept: (ws: WebSocketLike, frame: ServerFrame) => void,
+    accept: (ws: WebSocketLike, frame: ServerFrame, rttMs: number) => void,
   ): Promise<void> {
     const WS = await this.host.WebSocket();
     if (!this.host.active()) throw new TetherError('DISCONNECTED');
@@ -77,6 +79,7 @@ export class Handshaker {
         ws,
         opened: false,
         won: false,
+        sentAt: 0,
         timer: clock.setTimeout(() => expire(true), timeoutMs),
         settle: (err) => {
           if (!this.attempts.delete(attempt)) return;
@@ -93,6 +96,7 @@ export class Handshaker {
         // it and take the connection over from the socket this client keeps. Let that one answer.
         if ([...this.attempts].some((a) => a !== attempt && a.opened)) return attempt.settle(superseded());
         attempt.opened = true;
+        attempt.sentAt = clock.now();
         ws.send(first);
       };
       ws.onmessage = (ev) => {
@@ -122,7 +126,7 @@ export class Handshaker {
   private answer(
     attempt: Attempt,
     text: string,
-    accept: (ws: WebSocketLike, frame: ServerFrame) => void,
+    accept: (ws: WebSocketLike, frame: ServerFrame, rttMs: number) => void,
   ): void {
     const decoded = decodeServerFrame(text);
     if (!decoded.ok) {
@@ -138,7 +142,7 @@ export class Handshaker {
     for (const other of [...this.attempts]) if (other !== attempt) other.settle(superseded());
     attempt.won = true;
     try {
-      accept(attempt.ws, frame);
+      accept(attempt.ws, frame, this.host.clock.now() - attempt.sentAt);
       attempt.settle();
     } catch (err) {
       attempt.won = false;

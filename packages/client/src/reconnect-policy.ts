@@ -59,3 +59,18 @@ export const OFFLINE_PROBE_MS = 5000;
 
 /** Time allowed for the first connect, before any round trip was measured. */
 export const FIRST_CONNECT_TIMEOUT_MS = 10_000;
+
+/**
+ * Time allowed for one resume attempt: a socket, its upgrade and the handshake are three
+ * round trips, so three allowances of the last transport — never less than the heartbeat
+ * floor (a path that cannot answer within it is as good as dead), never more than 30 s.
+ */
+export function attemptTimeoutMs(
+  config: { heartbeatTimeoutMs: number; heartbeatIntervalMs: number },
+  rttAllowanceMs: number,
+): number {
+  return Math.min(
+    30_000,
+    Math.max(config.heartbeatTimeoutMs, 3 * rttAllowanceMs + config.heartbeatIntervalMs),
+  );
+}

@@ -142,9 +142,10 @@ export class ReliableChannel {
     this.ops.reset(err);
   }
 
-  /** A heartbeat frame: what was applied here and the last op written. */
-  beat(): void {
-    this.write(`{"t":"hb","ack":${this.lastSeq},"seq":${this.lastWritten}}`);
+  /** A heartbeat frame: what was applied here and the last op written; `pong` answers a ping. */
+  beat(pong?: number): void {
+    const answer = pong === undefined ? '' : `,"pong":${pong}`;
+    this.write(`{"t":"hb","ack":${this.lastSeq},"seq":${this.lastWritten}${answer}}`);
   }
 
   /** A frame outside the reliable stream (a leave), written now if attached. */

@@ -30,7 +30,7 @@ import { MediaRouter } from './media-router.js';
 import { Publisher, type PublisherOptions } from './media/publisher.js';
 import type { Subscriber } from './media/subscriber.js';
 import { DEFAULT_QUEUE_LIMITS, type OpResult } from './pending-ops.js';
-import { BackoffPolicy, FIRST_CONNECT_TIMEOUT_MS } from './reconnect-policy.js';
+import { BackoffPolicy, FIRST_CONNECT_TIMEOUT_MS, attemptTimeoutMs } from './reconnect-policy.js';
 import { Reconnector } from './reconnector.js';
 import { ReliableChannel } from './reliable-channel.js';
 import { Roster } from './roster.js';
@@ -62,6 +62,8 @@ export class Session extends Emitter<SessionEvents> {
   private heartbeat: Heartbeat | undefined;
   /** A refused resume is being replaced by a fresh join. */
   private rejoining = false;
+  /** The last transport's round-trip allowance: how long the next attempts may take. */
+  private rttAllowanceMs = 0;
 
   constructor(private readonly options: SessionOptions) {
     super();
@@ -236,13 +238,13 @@ export class Session extends Emitter<SessionEvents> {
       sessionId: this.sessionId,
       token: this.token ?? '',
     });
-    return this.handshaker.open(first, this.attemptTimeoutMs(), (ws, frame) => {
+    return this.handshaker.open(first, this.attemptTimeoutMs(), (ws, frame, rttMs) => {
       if (frame.t !== 'welcome')
         throw new TetherError('FRAME_UNEXPECTED', `expected welcome, got ${frame.t}`);
       this.config = frame.config;
       this.secret = frame.secret;
       this.mediaMode = frame.session.mediaMode;
-      this.attachTransport(ws, frame.config, 'fresh');
+      this.attachTransport(ws, frame.config, 'fresh', rttMs);
       const events = this.roster.welcome(frame);
       const rejoined = this.rejoining;
       this.rejoining = false;
@@ -268,11 +270,11 @@ export class Session extends Emitter<SessionEvents> {
       secret: this.secret,
       ack: this.channel.received,
     });
-    return this.handshaker.open(first, this.attemptTimeoutMs(), (ws, frame) => {
+    return this.handshaker.open(first, this.attemptTimeoutMs(), (ws, frame, rttMs) => {
       if (frame.t !== 'resumed')
         throw new TetherError('FRAME_UNEXPECTED', `expected resumed, got ${frame.t}`);
       this.config = frame.config;
-      this.attachTransport(ws, frame.config, { ack: frame.ack, seq: frame.seq });
+      this.attachTransport(ws, frame.config, { ack: frame.ack, seq: frame.seq }, rttMs);
       this.reconnector.succeeded();
       this.setState('connected');
       this.emit('sessionReconnected', { rejoined: false, connection: self });
@@ -285,6 +287,7 @@ export class Session extends Emitter<SessionEvents> {
     ws: WebSocketLike,
     config: TransportConfig,
     position: 'fresh' | { ack: number; seq: number },
+    rttMs: number,
   ): void {
     const sink = (text: string): boolean => {
       if (this.ws !== ws) return false;
@@ -305,6 +308,7 @@ export class Session extends Emitter<SessionEvents> {
       clock: this.clock,
       intervalMs: config.heartbeatIntervalMs,
       timeoutMs: config.heartbeatTimeoutMs,
+      ...(config.heartbeatTimeoutMaxMs ? { maxTimeoutMs: config.heartbeatTimeoutMaxMs } : {}),
       sendBeat: () => {
         if (this.ws === ws) this.channel.beat();
       },
@@ -312,12 +316,15 @@ export class Session extends Emitter<SessionEvents> {
         if (this.ws === ws) this.transportLost('heartbeatTimeout');
       },
     });
+    // Until the server reports its own measurement, the handshake is the one round trip known.
+    this.heartbeat.sample(rttMs);
     if (position === 'fresh') this.channel.attachFresh(sink, config.ackDelayMs);
     else this.channel.attachResumed(sink, config.ackDelayMs, position.ack);
   }
 
   private attemptTimeoutMs(): number {
-    return this.options.attemptTimeoutMs ?? this.config?.heartbeatTimeoutMs ?? FIRST_CONNECT_TIMEOUT_MS;
+    if (this.options.attemptTimeoutMs !== undefined) return this.options.attemptTimeoutMs;
+    return this.config ? attemptTimeoutMs(this.config, this.rttAllowanceMs) : FIRST_CONNECT_TIMEOUT_MS;
   }
 
   private onClose(ws: WebSocketLike, code: number, _reason: string): void {
@@ -347,6 +354,9 @@ export class Session extends Emitter<SessionEvents> {
   private dispatch(frame: ServerFrame): void {
     switch (frame.t) {
       case 'hb':
+        // Answered at once, so the server measures the round trip; its estimate comes back in `rtt`.
+        if (frame.ping !== undefined) this.channel.beat(frame.ping);
+        if (frame.rtt !== undefined) this.heartbeat?.report(frame.rtt);
         // Everything sent before this beat has arrived (one ordered stream), so a higher seq means frames were lost.
         if (this.channel.lostFrames(frame.seq)) {
           this.emit('exception', {
@@ -458,6 +468,7 @@ export class Session extends Emitter<SessionEvents> {
 
   private dropTransport(): void {
     this.channel.detach();
+    if (this.heartbeat) this.rttAllowanceMs = this.heartbeat.allowanceMs;
     this.heartbeat?.stop();
     this.heartbeat = undefined;
     const ws = this.ws;

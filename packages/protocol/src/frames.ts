@@ -161,6 +161,8 @@ export const heartbeatFrameSchema = z.object({
   t: z.literal('hb'),
   ack: ack.optional(),
   seq: ack.optional(),
+  /** Echoes the `ping` of the server's beat, sent as soon as that beat arrives. */
+  pong: ack.optional(),
 });
 export const leaveFrameSchema = z.object({ t: z.literal('leave') });
 
@@ -202,7 +204,10 @@ export type ClientOp = ClientOpFrame extends infer F
 
 export const transportConfigSchema = z.object({
   heartbeatIntervalMs: z.number().int().positive(),
+  /** The floor of the silence timeout: interval + measured round-trip allowance, at least this. */
   heartbeatTimeoutMs: z.number().int().positive(),
+  /** Its ceiling (absent: the timeout is fixed at heartbeatTimeoutMs). */
+  heartbeatTimeoutMaxMs: z.number().int().positive().optional(),
   reconnectWindowMs: z.number().int().nonnegative(),
   ackDelayMs: z.number().int().nonnegative(),
   /** How long media may stay interrupted before the stream is given up (ZEGO's av_retry_time). */
@@ -324,6 +329,10 @@ export const serverHeartbeatFrameSchema = z.object({
   t: z.literal('hb'),
   ack: ack.optional(),
   seq: ack.optional(),
+  /** Answer at once with `pong`: the server measures the round trip from it. */
+  ping: ack.optional(),
+  /** The server's round-trip allowance (`srtt + 4·rttvar`, ms), which the client adopts. */
+  rtt: ack.optional(),
 });
 export const errorFrameSchema = z.object({
   t: z.literal('error'),

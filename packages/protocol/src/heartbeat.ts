@@ -1,4 +1,5 @@
 import type { Clock, TimerHandle } from './clock.js';
+import { RttEstimator, silenceTimeoutMs } from './rtt.js';
 
 /** A timer this late means the event loop stalled (not the peer). */
 const LATE_MS = 250;
@@ -7,10 +8,21 @@ export interface HeartbeatOptions {
   clock: Clock;
   /** How often a beat is sent. */
   intervalMs: number;
-  /** Silence from the peer for this long means the transport is dead. */
+  /**
+   * Silence from the peer for this long at least means the transport is dead; the timeout
+   * in force is the interval plus the measured round-trip allowance, within these bounds.
+   */
   timeoutMs: number;
-  sendBeat: () => void;
+  /** Upper bound of the adaptive timeout. Default: `timeoutMs` (a fixed timeout). */
+  maxTimeoutMs?: number;
+  /**
+   * Sends a beat. A side that `measures` passes a ping id, which the peer echoes at once
+   * (`pong`): the round trip between them is a sample.
+   */
+  sendBeat: (ping?: number) => void;
   onDead: (silentMs: number) => void;
+  /** This side pings and measures the round trip (the server); the other answers pings. */
+  measures?: boolean;
 }
 
 /**
@@ -27,6 +39,11 @@ export class Heartbeat {
   /** When the pending check was meant to run. */
   private due = 0;
   private rechecking = false;
+  private readonly rtt = new RttEstimator();
+  /** An allowance the peer measured and told us (a side that answers pings does not measure). */
+  private reportedAllowance: number | undefined;
+  private lastPing = 0;
+  private pingSentAt = 0;
 
   constructor(private readonly opts: HeartbeatOptions) {
     this.lastReceived = opts.clock.now();
@@ -44,6 +61,34 @@ export class Heartbeat {
     this.lastSent = this.opts.clock.now();
   }
 
+  /** The peer echoed a ping: a round-trip sample, if it answers the latest one. */
+  pong(id: number): void {
+    if (id !== this.lastPing || this.pingSentAt === 0) return;
+    this.rtt.sample(this.opts.clock.now() - this.pingSentAt);
+    this.pingSentAt = 0;
+  }
+
+  /** A round trip measured outside the beats (a handshake). */
+  sample(ms: number): void {
+    this.rtt.sample(ms);
+  }
+
+  /** The peer's measurement of the round trip allowance, which this side adopts. */
+  report(allowanceMs: number): void {
+    this.reportedAllowance = allowanceMs;
+  }
+
+  /** `srtt + 4·rttvar` in ms: what a beat tells the peer. */
+  get allowanceMs(): number {
+    return Math.max(this.rtt.allowanceMs, this.reportedAllowance ?? 0);
+  }
+
+  /** The silence that means a dead transport, now. */
+  get timeoutMs(): number {
+    const { intervalMs, timeoutMs, maxTimeoutMs } = this.opts;
+    return silenceTimeoutMs(intervalMs, this.allowanceMs, timeoutMs, maxTimeoutMs ?? timeoutMs);
+  }
+
   stop(): void {
     this.stopped = true;
     if (this.timer !== undefined) this.opts.clock.clearTimeout(this.timer);
@@ -54,7 +99,7 @@ export class Heartbeat {
     if (this.stopped) return;
     const now = this.opts.clock.now();
     const untilBeat = this.lastSent + this.opts.intervalMs - now;
-    const untilDead = this.lastReceived + this.opts.timeoutMs - now;
+    const untilDead = this.lastReceived + this.timeoutMs - now;
     const delay = Math.max(0, Math.min(untilBeat, untilDead));
     this.due = now + delay;
     this.timer = this.opts.clock.setTimeout(() => this.tick(), delay);
@@ -65,7 +110,8 @@ export class Heartbeat {
     if (this.stopped) return;
     const now = this.opts.clock.now();
     const silent = now - this.lastReceived;
-    if (silent >= this.opts.timeoutMs && now - this.due > LATE_MS && !this.rechecking) {
+    const timeoutMs = this.timeoutMs;
+    if (silent >= timeoutMs && now - this.due > LATE_MS && !this.rechecking) {
       // This timer ran late: the process itself stalled, and what the peer sent may be waiting
       // unread. Look again once pending input has been read, before calling the peer dead.
       this.rechecking = true;
@@ -73,14 +119,21 @@ export class Heartbeat {
       return;
     }
     this.rechecking = false;
-    if (silent >= this.opts.timeoutMs) {
+    if (silent >= timeoutMs) {
       this.stopped = true;
       this.opts.onDead(silent);
       return;
     }
     if (now - this.lastSent >= this.opts.intervalMs) {
       this.lastSent = now;
-      this.opts.sendBeat();
+      if (this.opts.measures) {
+        // A ping not answered yet stays the one to answer: a late pong is still a true sample.
+        if (this.pingSentAt === 0) {
+          this.lastPing++;
+          this.pingSentAt = now;
+        }
+        this.opts.sendBeat(this.lastPing);
+      } else this.opts.sendBeat();
     }
     this.schedule();
   }

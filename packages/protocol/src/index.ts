@@ -17,4 +17,5 @@ export { decodeClientFrame, decodeServerFrame, encodeFrame, type Decoded } from 
 export { checkSignal } from './signal.js';
 export { systemClock, type Clock, type TimerHandle } from './clock.js';
 export { Heartbeat, type HeartbeatOptions } from './heartbeat.js';
+export { RttEstimator, silenceTimeoutMs } from './rtt.js';
 export { TokenBucket } from './token-bucket.js';
