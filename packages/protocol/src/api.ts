@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import {
   archiveModeSchema,
   connectionInfoSchema,
@@ -15,30 +15,26 @@ import {
  * `ist` = "project", and `exp` at most 5 minutes ahead.
  */
 
-export const createSessionBodySchema = z
-  .object({
-    mediaMode: mediaModeSchema.default('routed'),
-    archiveMode: archiveModeSchema.default('manual'),
-  })
-  .strict();
+export const createSessionBodySchema = z.strictObject({
+  mediaMode: z._default(mediaModeSchema, 'routed'),
+  archiveMode: z._default(archiveModeSchema, 'manual'),
+});
 export type CreateSessionBody = z.input<typeof createSessionBodySchema>;
 
-export const apiSignalBodySchema = z
-  .object({
-    type: z.string(),
-    data: z.string(),
-    /** A connection id; without it the signal goes to every connection of the session. */
-    to: idSchema.optional(),
-  })
-  .strict();
+export const apiSignalBodySchema = z.strictObject({
+  type: z.string(),
+  data: z.string(),
+  /** A connection id; without it the signal goes to every connection of the session. */
+  to: z.optional(idSchema),
+});
 export type ApiSignalBody = z.infer<typeof apiSignalBodySchema>;
 
 export const apiSessionResponseSchema = sessionInfoSchema;
 export const apiConnectionsResponseSchema = z.object({
-  connections: z.array(connectionInfoSchema.extend({ reconnecting: z.boolean() })),
+  connections: z.array(z.extend(connectionInfoSchema, { reconnecting: z.boolean() })),
 });
 export const apiStreamsResponseSchema = z.object({ streams: z.array(streamInfoSchema) });
-export const apiSignalResponseSchema = z.object({ delivered: z.number().int().nonnegative() });
+export const apiSignalResponseSchema = z.object({ delivered: z.int().check(z.nonnegative()) });
 export const apiErrorResponseSchema = z.object({ code: z.string(), message: z.string() });
 
 export type ApiConnectionsResponse = z.infer<typeof apiConnectionsResponseSchema>;

@@ -155,8 +155,10 @@ const serverFrames: Record<ServerFrame['t'], ServerFrame[]> = {
   bye: [{ t: 'bye', reason: 'serverShutdown', code: 'SERVER_SHUTDOWN', message: 'bye' }],
 };
 
-function discriminators(schema: { options: ReadonlyArray<{ shape: { t: { value: unknown } } }> }): string[] {
-  return schema.options.map((o) => String(o.shape.t.value)).sort();
+function discriminators(schema: {
+  def: { options: ReadonlyArray<{ shape: { t: { def: { values: unknown[] } } } }> };
+}): string[] {
+  return schema.def.options.map((o) => String(o.shape.t.def.values[0])).sort();
 }
 
 function failure(decoded: Decoded<unknown>): Extract<Decoded<unknown>, { ok: false }> {
@@ -293,6 +295,33 @@ describe('decode failures', () => {
     expect(bad.message.length).toBeGreaterThan(path.length + 2);
     if (seq === undefined) expect(bad).not.toHaveProperty('seq');
     else if (seq !== null) expect(bad.seq).toBe(seq);
+  });
+
+  // zod/mini alone says "Invalid input" for everything; the protocol registers English messages.
+  it.each([
+    [
+      'wrong type',
+      '{"t":"signal","seq":2,"type":"a","data":5}',
+      'data: Invalid input: expected string, received number',
+    ],
+    [
+      'missing field',
+      '{"t":"subscribe","seq":2}',
+      'streamId: Invalid input: expected string, received undefined',
+    ],
+    ['seq zero', '{"t":"signal","seq":0,"type":"a","data":"b"}', 'seq: Too small: expected number to be >0'],
+    [
+      'empty token',
+      '{"t":"connect","v":1,"sessionId":"s","token":""}',
+      'token: Too small: expected string to have >=1 characters',
+    ],
+    [
+      'bad enum value',
+      '{"t":"relay","seq":3,"subscriptionId":"s","kind":"bye"}',
+      'kind: Invalid option: expected one of "offer"|"answer"|"restart"',
+    ],
+  ])('says in English what was wrong: %s', (_kind, text, message) => {
+    expect(failure(decodeClientFrame(text)).message).toBe(message);
   });
 
   const serverViolations: Array<[kind: string, frame: unknown, path: string]> = [

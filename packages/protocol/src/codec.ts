@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type { z } from 'zod/mini';
 import type { ErrorCode } from './errors.js';
 import { clientFrameSchema, serverFrameSchema, type ClientFrame, type ServerFrame } from './frames.js';
 
@@ -10,7 +10,7 @@ export function encodeFrame(frame: ClientFrame | ServerFrame): string {
   return JSON.stringify(frame);
 }
 
-function decode<F>(schema: z.ZodType<F>, text: string): Decoded<F> {
+function decode<F>(schema: z.ZodMiniType<F>, text: string): Decoded<F> {
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import {
   connectionInfoSchema,
   idSchema,
@@ -20,25 +20,25 @@ import {
  * already applied, so nothing is applied twice.
  */
 
-const seq = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
-const ack = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+const seq = z.int().check(z.positive(), z.maximum(Number.MAX_SAFE_INTEGER));
+const ack = z.int().check(z.nonnegative(), z.maximum(Number.MAX_SAFE_INTEGER));
 
 // ---------------------------------------------------------------- client → server
 
 export const connectFrameSchema = z.object({
   t: z.literal('connect'),
-  v: z.number().int(),
+  v: z.int(),
   sessionId: sessionIdSchema,
-  token: z.string().min(1).max(8192),
-  sdk: z.string().max(64).optional(),
+  token: z.string().check(z.minLength(1), z.maxLength(8192)),
+  sdk: z.optional(z.string().check(z.maxLength(64))),
 });
 
 export const resumeFrameSchema = z.object({
   t: z.literal('resume'),
-  v: z.number().int(),
+  v: z.int(),
   sessionId: sessionIdSchema,
   connectionId: idSchema,
-  secret: z.string().min(1).max(256),
+  secret: z.string().check(z.minLength(1), z.maxLength(256)),
   /** Highest server seq the client has applied. */
   ack,
 });
@@ -47,53 +47,50 @@ export const resumeFrameSchema = z.object({
 export const signalFrameSchema = z.object({
   t: z.literal('signal'),
   seq,
-  ack: ack.optional(),
-  type: z.string().max(1024),
+  ack: z.optional(ack),
+  type: z.string().check(z.maxLength(1024)),
   data: z.string(),
-  to: idSchema.optional(),
+  to: z.optional(idSchema),
 });
 
 export const publishFrameSchema = z.object({
   t: z.literal('publish'),
   seq,
-  ack: ack.optional(),
+  ack: z.optional(ack),
   stream: streamPropertiesSchema,
 });
 
 export const unpublishFrameSchema = z.object({
   t: z.literal('unpublish'),
   seq,
-  ack: ack.optional(),
+  ack: z.optional(ack),
   streamId: idSchema,
   /** `networkDisconnected` when the publisher gave up after its media window (relayed sessions). */
-  reason: z.enum(['clientDisconnected', 'networkDisconnected']).optional(),
+  reason: z.optional(z.enum(['clientDisconnected', 'networkDisconnected'])),
 });
 
 export const forceDisconnectFrameSchema = z.object({
   t: z.literal('forceDisconnect'),
   seq,
-  ack: ack.optional(),
+  ack: z.optional(ack),
   connectionId: idSchema,
 });
 
 export const forceUnpublishFrameSchema = z.object({
   t: z.literal('forceUnpublish'),
   seq,
-  ack: ack.optional(),
+  ack: z.optional(ack),
   streamId: idSchema,
 });
 
 /** SDP is opaque to the protocol; bounded like everything else. */
-const sdp = z
-  .string()
-  .min(1)
-  .max(32 * 1024);
+const sdp = z.string().check(z.minLength(1), z.maxLength(32 * 1024));
 
 /** Routed: the publisher's offer (first, or an ICE restart) for its stream; the reply carries the server's answer. */
 export const publishMediaFrameSchema = z.object({
   t: z.literal('publishMedia'),
   seq,
-  ack: ack.optional(),
+  ack: z.optional(ack),
   streamId: idSchema,
   sdp,
 });
@@ -102,7 +99,7 @@ export const publishMediaFrameSchema = z.object({
 export const subscribeFrameSchema = z.object({
   t: z.literal('subscribe'),
   seq,
-  ack: ack.optional(),
+  ack: z.optional(ack),
   streamId: idSchema,
 });
 
@@ -110,7 +107,7 @@ export const subscribeFrameSchema = z.object({
 export const answerMediaFrameSchema = z.object({
   t: z.literal('answerMedia'),
   seq,
-  ack: ack.optional(),
+  ack: z.optional(ack),
   subscriptionId: idSchema,
   sdp,
 });
@@ -119,14 +116,14 @@ export const answerMediaFrameSchema = z.object({
 export const restartMediaFrameSchema = z.object({
   t: z.literal('restartMedia'),
   seq,
-  ack: ack.optional(),
+  ack: z.optional(ack),
   subscriptionId: idSchema,
 });
 
 export const unsubscribeFrameSchema = z.object({
   t: z.literal('unsubscribe'),
   seq,
-  ack: ack.optional(),
+  ack: z.optional(ack),
   subscriptionId: idSchema,
 });
 
@@ -135,20 +132,20 @@ export const relayKindSchema = z.enum(['offer', 'answer', 'restart']);
 export const relayFrameSchema = z.object({
   t: z.literal('relay'),
   seq,
-  ack: ack.optional(),
+  ack: z.optional(ack),
   subscriptionId: idSchema,
   kind: relayKindSchema,
-  sdp: sdp.optional(),
+  sdp: z.optional(sdp),
 });
 
 /** Audio/video enabled or disabled by the publisher, reflected to subscribers. */
 export const streamPropertyFrameSchema = z.object({
   t: z.literal('streamProperty'),
   seq,
-  ack: ack.optional(),
+  ack: z.optional(ack),
   streamId: idSchema,
-  hasAudio: z.boolean().optional(),
-  hasVideo: z.boolean().optional(),
+  hasAudio: z.optional(z.boolean()),
+  hasVideo: z.optional(z.boolean()),
 });
 
 export const ackFrameSchema = z.object({ t: z.literal('ack'), ack });
@@ -159,10 +156,10 @@ export const ackFrameSchema = z.object({ t: z.literal('ack'), ack });
  */
 export const heartbeatFrameSchema = z.object({
   t: z.literal('hb'),
-  ack: ack.optional(),
-  seq: ack.optional(),
+  ack: z.optional(ack),
+  seq: z.optional(ack),
   /** Echoes the `ping` of the server's beat, sent as soon as that beat arrives. */
-  pong: ack.optional(),
+  pong: z.optional(ack),
 });
 export const leaveFrameSchema = z.object({ t: z.literal('leave') });
 
@@ -203,31 +200,31 @@ export type ClientOp = ClientOpFrame extends infer F
 // ---------------------------------------------------------------- server → client
 
 export const transportConfigSchema = z.object({
-  heartbeatIntervalMs: z.number().int().positive(),
+  heartbeatIntervalMs: z.int().check(z.positive()),
   /** The floor of the silence timeout: interval + measured round-trip allowance, at least this. */
-  heartbeatTimeoutMs: z.number().int().positive(),
+  heartbeatTimeoutMs: z.int().check(z.positive()),
   /** Its ceiling (absent: the timeout is fixed at heartbeatTimeoutMs). */
-  heartbeatTimeoutMaxMs: z.number().int().positive().optional(),
-  reconnectWindowMs: z.number().int().nonnegative(),
-  ackDelayMs: z.number().int().nonnegative(),
+  heartbeatTimeoutMaxMs: z.optional(z.int().check(z.positive())),
+  reconnectWindowMs: z.int().check(z.nonnegative()),
+  ackDelayMs: z.int().check(z.nonnegative()),
   /** How long media may stay interrupted before the stream is given up (ZEGO's av_retry_time). */
-  mediaWindowMs: z.number().int().nonnegative(),
+  mediaWindowMs: z.int().check(z.nonnegative()),
 });
 export type TransportConfig = z.infer<typeof transportConfigSchema>;
 
-export const peerConnectionSchema = connectionInfoSchema.extend({
+export const peerConnectionSchema = z.extend(connectionInfoSchema, {
   /** True while that connection's transport is down inside its reconnect window. */
-  reconnecting: z.boolean().optional(),
+  reconnecting: z.optional(z.boolean()),
 });
 export type PeerConnection = z.infer<typeof peerConnectionSchema>;
 
 export const welcomeFrameSchema = z.object({
   t: z.literal('welcome'),
-  v: z.number().int(),
+  v: z.int(),
   session: sessionInfoSchema,
-  connection: connectionInfoSchema.extend({ role: roleSchema }),
+  connection: z.extend(connectionInfoSchema, { role: roleSchema }),
   /** Per-connection resume secret: only this client holds it. */
-  secret: z.string().min(1).max(256),
+  secret: z.string().check(z.minLength(1), z.maxLength(256)),
   connections: z.array(peerConnectionSchema),
   streams: z.array(streamInfoSchema),
   config: transportConfigSchema,
@@ -242,7 +239,7 @@ export const resumedFrameSchema = z.object({
   config: transportConfigSchema,
 });
 
-const reliable = { seq, ack: ack.optional() };
+const reliable = { seq, ack: z.optional(ack) };
 
 export const connectionCreatedFrameSchema = z.object({
   t: z.literal('connectionCreated'),
@@ -281,30 +278,30 @@ export const signalEventFrameSchema = z.object({
   t: z.literal('signal'),
   ...reliable,
   /** Sender's connection id; null when the server API sent it. */
-  from: idSchema.nullable(),
+  from: z.nullable(idSchema),
   type: z.string(),
   data: z.string(),
   /** Set when the signal was addressed to this connection only. */
-  to: idSchema.optional(),
+  to: z.optional(idSchema),
 });
 export const replyFrameSchema = z.object({
   t: z.literal('reply'),
   ...reliable,
   /** The client seq this answers. */
-  re: z.number().int().positive(),
+  re: z.int().check(z.positive()),
   ok: z.boolean(),
-  code: z.string().optional(),
-  message: z.string().optional(),
-  stream: streamInfoSchema.optional(),
-  subscriptionId: idSchema.optional(),
-  sdp: z.string().optional(),
+  code: z.optional(z.string()),
+  message: z.optional(z.string()),
+  stream: z.optional(streamInfoSchema),
+  subscriptionId: z.optional(idSchema),
+  sdp: z.optional(z.string()),
 });
 export const streamPropertyChangedFrameSchema = z.object({
   t: z.literal('streamPropertyChanged'),
   ...reliable,
   streamId: idSchema,
-  hasAudio: z.boolean().optional(),
-  hasVideo: z.boolean().optional(),
+  hasAudio: z.optional(z.boolean()),
+  hasVideo: z.optional(z.boolean()),
 });
 /** Routed: whether the server receives the publisher's media (false: it stopped, inside the media window). */
 export const streamMediaFrameSchema = z.object({
@@ -321,25 +318,25 @@ export const mediaRelayFrameSchema = z.object({
   streamId: idSchema,
   from: idSchema,
   kind: z.enum(['subscribe', 'offer', 'answer', 'restart', 'unsubscribe']),
-  sdp: z.string().optional(),
+  sdp: z.optional(z.string()),
 });
 
 export const serverAckFrameSchema = z.object({ t: z.literal('ack'), ack });
 export const serverHeartbeatFrameSchema = z.object({
   t: z.literal('hb'),
-  ack: ack.optional(),
-  seq: ack.optional(),
+  ack: z.optional(ack),
+  seq: z.optional(ack),
   /** Answer at once with `pong`: the server measures the round trip from it. */
-  ping: ack.optional(),
+  ping: z.optional(ack),
   /** The server's round-trip allowance (`srtt + 4·rttvar`, ms), which the client adopts. */
-  rtt: ack.optional(),
+  rtt: z.optional(ack),
 });
 export const errorFrameSchema = z.object({
   t: z.literal('error'),
   code: z.string(),
   message: z.string(),
   /** The client seq it concerns, when the bad frame had one. */
-  re: z.number().int().optional(),
+  re: z.optional(z.int()),
 });
 /** The server ends the connection: sent just before closing, so the reason survives a close frame lost in transit. */
 export const byeFrameSchema = z.object({

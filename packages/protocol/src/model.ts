@@ -1,4 +1,7 @@
-import { z } from 'zod';
+// zod/mini, imported as a namespace: a bundler keeps only what the schemas use (the browser
+// build's budget is in packages/client/test/bundle-size.test.ts).
+import * as z from 'zod/mini';
+import './schema-messages.js';
 import { LIMITS, SIGNAL_TYPE_ALPHABET, utf8Bytes } from './limits.js';
 import { REASONS } from './reasons.js';
 
@@ -14,21 +17,15 @@ export type ArchiveMode = z.infer<typeof archiveModeSchema>;
 export const reasonSchema = z.enum(REASONS);
 
 /** Ids are opaque printable strings; bounded so a frame cannot smuggle megabytes through them. */
-export const idSchema = z
-  .string()
-  .min(1)
-  .max(128)
-  .regex(/^[A-Za-z0-9_\-.~]+$/);
+export const idSchema = z.string().check(z.minLength(1), z.maxLength(128), z.regex(/^[A-Za-z0-9_\-.~]+$/));
 export const sessionIdSchema = z
   .string()
-  .min(1)
-  .max(512)
-  .regex(/^[A-Za-z0-9_\-.~]+$/);
+  .check(z.minLength(1), z.maxLength(512), z.regex(/^[A-Za-z0-9_\-.~]+$/));
 
 export const connectionInfoSchema = z.object({
   connectionId: idSchema,
-  data: z.string().max(LIMITS.connectionDataMaxLength),
-  creationTime: z.number().int().nonnegative(),
+  data: z.string().check(z.maxLength(LIMITS.connectionDataMaxLength)),
+  creationTime: z.int().check(z.nonnegative()),
 });
 export type ConnectionInfo = z.infer<typeof connectionInfoSchema>;
 
@@ -36,10 +33,10 @@ export const videoTypeSchema = z.enum(['camera', 'screen']);
 export type VideoType = z.infer<typeof videoTypeSchema>;
 
 export const streamPropertiesSchema = z.object({
-  name: z.string().max(LIMITS.streamNameMaxLength).default(''),
-  hasAudio: z.boolean().default(true),
-  hasVideo: z.boolean().default(true),
-  videoType: videoTypeSchema.default('camera'),
+  name: z._default(z.string().check(z.maxLength(LIMITS.streamNameMaxLength)), ''),
+  hasAudio: z._default(z.boolean(), true),
+  hasVideo: z._default(z.boolean(), true),
+  videoType: z._default(videoTypeSchema, 'camera'),
 });
 export type StreamProperties = z.infer<typeof streamPropertiesSchema>;
 export type StreamPropertiesInput = z.input<typeof streamPropertiesSchema>;
@@ -47,37 +44,39 @@ export type StreamPropertiesInput = z.input<typeof streamPropertiesSchema>;
 export const streamInfoSchema = z.object({
   streamId: idSchema,
   connectionId: idSchema,
-  name: z.string().max(LIMITS.streamNameMaxLength),
+  name: z.string().check(z.maxLength(LIMITS.streamNameMaxLength)),
   hasAudio: z.boolean(),
   hasVideo: z.boolean(),
   videoType: videoTypeSchema,
-  creationTime: z.number().int().nonnegative(),
+  creationTime: z.int().check(z.nonnegative()),
 });
 export type StreamInfo = z.infer<typeof streamInfoSchema>;
 
-export const signalTypeSchema = z.string().min(1).max(LIMITS.signalTypeMaxLength).regex(SIGNAL_TYPE_ALPHABET);
-export const signalDataSchema = z
+export const signalTypeSchema = z
   .string()
-  .refine((s) => s.length <= LIMITS.signalDataMaxBytes * 4 && utf8Bytes(s) <= LIMITS.signalDataMaxBytes, {
-    message: `data must be at most ${LIMITS.signalDataMaxBytes} UTF-8 bytes`,
-  });
+  .check(z.minLength(1), z.maxLength(LIMITS.signalTypeMaxLength), z.regex(SIGNAL_TYPE_ALPHABET));
+export const signalDataSchema = z.string().check(
+  z.refine((s) => s.length <= LIMITS.signalDataMaxBytes * 4 && utf8Bytes(s) <= LIMITS.signalDataMaxBytes, {
+    error: `data must be at most ${LIMITS.signalDataMaxBytes} UTF-8 bytes`,
+  }),
+);
 
 export const sessionInfoSchema = z.object({
   sessionId: sessionIdSchema,
   mediaMode: mediaModeSchema,
   archiveMode: archiveModeSchema,
-  creationTime: z.number().int().nonnegative(),
+  creationTime: z.int().check(z.nonnegative()),
 });
 export type SessionInfo = z.infer<typeof sessionInfoSchema>;
 
 /** Claims of a client token (a JWT, HS256, signed with the project secret, `iss` = API key). */
 export const tokenClaimsSchema = z.object({
-  iss: z.string().min(1).max(128),
+  iss: z.string().check(z.minLength(1), z.maxLength(128)),
   sid: sessionIdSchema,
   role: roleSchema,
-  data: z.string().max(LIMITS.connectionDataMaxLength).default(''),
-  iat: z.number().int(),
-  exp: z.number().int(),
-  jti: z.string().max(128).optional(),
+  data: z._default(z.string().check(z.maxLength(LIMITS.connectionDataMaxLength)), ''),
+  iat: z.int(),
+  exp: z.int(),
+  jti: z.optional(z.string().check(z.maxLength(128))),
 });
 export type TokenClaims = z.infer<typeof tokenClaimsSchema>;

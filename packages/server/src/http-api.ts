@@ -7,7 +7,7 @@ import {
 } from '@tether/protocol';
 import { createSessionId, parseSessionId, verifyApiToken } from '@tether/server-sdk';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { z } from 'zod';
+import type { z } from 'zod/mini';
 import type { Hub } from './hub.js';
 import type { Metrics } from './metrics.js';
 import type { Projects } from './projects.js';
@@ -28,7 +28,7 @@ function send(reply: FastifyReply, code: ErrorCode, detail?: string) {
   return reply.code(STATUS[code] ?? 400).send({ code, message });
 }
 
-function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
+function parseBody<S extends z.ZodMiniType>(schema: S, body: unknown): z.infer<S> {
   const parsed = schema.safeParse(body ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { buildBrowser } from '../scripts/browser-builds.mjs';
+
+/**
+ * Gzip budgets of the browser builds (issue 9). The `<script>` file is what a page downloads
+ * whole; the ESM one is unminified, so it sits above it. Raise a budget only with a reason.
+ */
+const GZIP_BUDGET_KIB: Record<string, number> = {
+  'dist/browser/tether.js': 35,
+  'dist/browser/tether.esm.js': 45,
+};
+
+describe('browser builds', () => {
+  it('stay within their gzip budgets', async () => {
+    // Built in memory from the sources, so a stale dist/ can neither pass nor fail this.
+    const rows = await buildBrowser({ write: false });
+    expect(rows.map((r) => r.file).sort()).toEqual(Object.keys(GZIP_BUDGET_KIB).sort());
+    for (const { file, gzip } of rows) {
+      const kib = gzip / 1024;
+      expect(kib, `${file} is ${kib.toFixed(1)} KiB gzip`).toBeLessThanOrEqual(GZIP_BUDGET_KIB[file]!);
+    }
+  });
+});
