@@ -26,7 +26,32 @@ form.addEventListener('submit', (ev) => {
   void join();
 });
 
-async function join(): Promise<void> {
+/** The room this tab is in, kept across a reload (the SDK keeps the connection's recovery key). */
+const SAVED = 'tether-demo-room';
+interface SavedRoom {
+  name: string;
+  sessionName: string;
+  ticket: JoinTicket;
+  media: boolean;
+}
+const saved = readSaved();
+if (saved) {
+  nameInput.value = saved.name;
+  sessionInput.value = saved.sessionName;
+  mediaInput.checked = saved.media;
+  void join(saved.ticket);
+}
+
+function readSaved(): SavedRoom | undefined {
+  try {
+    const value = JSON.parse(sessionStorage.getItem(SAVED) ?? 'null') as SavedRoom | null;
+    return value && typeof value.ticket?.token === 'string' ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function join(again?: JoinTicket): Promise<void> {
   const name = nameInput.value.trim();
   const sessionName = sessionInput.value.trim();
   if (!name || !sessionName) return;
@@ -34,9 +59,10 @@ async function join(): Promise<void> {
   joinButton.disabled = true;
   joinButton.textContent = 'Joining…';
   try {
-    const ticket = await ticketFor(name, sessionName);
+    const ticket = again ?? (await ticketFor(name, sessionName));
     const media = mediaInput.checked ? await camera() : undefined;
     localStorage.setItem('tether-demo-name', name);
+    sessionStorage.setItem(SAVED, JSON.stringify({ name, sessionName, ticket, media: Boolean(media) }));
     history.replaceState(null, '', `/?session=${encodeURIComponent(sessionName)}`);
     showRoom(sessionName);
     room = new Room({ name, sessionName, ticket, media, banner, onEnded: (rejoin) => ended(rejoin) });
@@ -44,6 +70,7 @@ async function join(): Promise<void> {
     setToggles(Boolean(media));
     await room.join();
   } catch (err) {
+    sessionStorage.removeItem(SAVED);
     room?.leave();
     room = undefined;
     showJoin();
@@ -79,6 +106,7 @@ async function camera(): Promise<MediaStream | undefined> {
 
 function ended(rejoin: boolean): void {
   room = undefined;
+  sessionStorage.removeItem(SAVED);
   if (rejoin) {
     banner.hide();
     void join();
@@ -148,7 +176,8 @@ byId('share-link').addEventListener('click', () => {
   );
 });
 
-window.addEventListener('pagehide', () => room?.leave());
+// No leave on pagehide: a reload resumes the connection (recover: true). A closed tab is
+// seen as reconnecting by the others until the reconnect window ends it.
 
 declare global {
   interface Window {

@@ -38,7 +38,12 @@ export class Room {
 
   constructor(private readonly options: RoomOptions) {
     const { Session } = window.Tether;
-    this.session = new Session({ url: options.ticket.url, sessionId: options.ticket.sessionId });
+    // recover: a reload of this tab resumes the same connection instead of joining again.
+    this.session = new Session({
+      url: options.ticket.url,
+      sessionId: options.ticket.sessionId,
+      recover: true,
+    });
     this.wire();
   }
 

@@ -18,7 +18,8 @@ export interface RoomStateUpdate {
 
 /** Every event a Session emits (OpenTok names), with its payload. */
 export interface SessionEvents {
-  sessionConnected: { connection: ConnectionInfo };
+  /** Joined; `recovered` when a recovery key resumed the connection a previous page left. */
+  sessionConnected: { connection: ConnectionInfo; recovered?: boolean };
   /** The transport was lost; the SDK is resuming. Streams, subscriptions and queued signals are kept. */
   sessionReconnecting: { cause: 'heartbeatTimeout' | 'socketClosed' | 'offline' | 'protocolError' };
   /** Back, with the same connection. `rejoined` is true when a refused resume was replaced by a fresh join (new connection id). */

@@ -88,6 +88,24 @@ export class PendingOps {
     return this.queue.filter((p) => p.seq > ack);
   }
 
+  /** The numbering and what waits for an answer, for a recovery key. */
+  snapshot(): { lastSeq: number; pending: Array<{ seq: number; body: string }> } {
+    return { lastSeq: this.lastSeq, pending: this.queue.map(({ seq, body }) => ({ seq, body })) };
+  }
+
+  /**
+   * Takes over the ops of a page that is gone: numbered as they were, answered into the void
+   * (their callers went with that page), sent again if the server did not apply them.
+   */
+  restore(lastSeq: number, pending: Array<{ seq: number; body: string }>): void {
+    this.rejectAll(new TetherError('DISCONNECTED', 'replaced by a recovered connection'));
+    this.lastSeq = lastSeq;
+    for (const { seq, body } of pending) {
+      this.queue.push({ seq, body, resolve: () => undefined, reject: () => undefined });
+      this.bytes += body.length;
+    }
+  }
+
   /** A new connection numbers from 1 again: every op still waiting fails with the code. */
   reset(err: TetherError): void {
     this.rejectAll(err);

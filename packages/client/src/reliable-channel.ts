@@ -55,6 +55,20 @@ export class ReliableChannel {
     return this.lastSeq;
   }
 
+  /** Both positions and the unanswered ops, for a recovery key. */
+  snapshot(): { received: number; opSeq: number; pending: Array<{ seq: number; body: string }> } {
+    const { lastSeq, pending } = this.ops.snapshot();
+    return { received: this.lastSeq, opSeq: lastSeq, pending };
+  }
+
+  /** Continues the channel of a page that is gone, from its snapshot; a resume follows. */
+  restore(received: number, opSeq: number, pending: Array<{ seq: number; body: string }>): void {
+    this.detach();
+    this.lastSeq = received;
+    this.ackedSeq = received;
+    this.ops.restore(opSeq, pending);
+  }
+
   /** Numbers an op and keeps it until its reply; written now if a transport is attached. */
   send(op: ClientOp): Promise<OpResult> {
     let added;

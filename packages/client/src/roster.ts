@@ -40,6 +40,24 @@ export class Roster {
     return events;
   }
 
+  /** Loads what a recovery key remembered; returns the events a new page sees for it, as for a welcome. */
+  restore(self: ConnectionInfo, connections: PeerConnection[], streams: StreamInfo[]): RosterEvent[] {
+    this.clear();
+    this.self = self;
+    const events: RosterEvent[] = [];
+    for (const peer of connections) {
+      this.connections.set(peer.connectionId, { ...peer });
+      if (peer.connectionId !== self.connectionId)
+        events.push({ name: 'connectionCreated', event: { connection: strip(peer) } });
+    }
+    this.connections.set(self.connectionId, self);
+    for (const stream of streams) {
+      this.streams.set(stream.streamId, stream);
+      events.push({ name: 'streamCreated', event: { stream } });
+    }
+    return events;
+  }
+
   lookup(connectionId: string): ConnectionInfo {
     const c = this.connections.get(connectionId);
     return c ? strip(c) : { connectionId, data: '', creationTime: 0 };

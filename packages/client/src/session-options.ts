@@ -14,6 +14,12 @@ export interface SessionOptions {
   reconnectPolicy?: ReconnectPolicy;
   /** When a resume is refused (server restarted, window passed), join again with the same token instead of ending. */
   rejoinOnResumeFailure?: boolean;
+  /**
+   * Keep a recovery key in this tab's sessionStorage when the page goes away, so that a
+   * reload inside the reconnect window resumes the same connection (same id, nothing lost)
+   * instead of joining again. Opt-in: the key holds the connection's secret. Default false.
+   */
+  recover?: boolean;
   /** Bounds of the queue of unanswered operations. */
   queue?: Partial<QueueLimits>;
   /**

@@ -32,6 +32,14 @@ import type { Subscriber } from './media/subscriber.js';
 import { DEFAULT_QUEUE_LIMITS, type OpResult } from './pending-ops.js';
 import { BackoffPolicy, FIRST_CONNECT_TIMEOUT_MS, attemptTimeoutMs } from './reconnect-policy.js';
 import { Reconnector } from './reconnector.js';
+import {
+  decodeRecoveryKey,
+  encodeRecoveryKey,
+  onPageLeave,
+  sessionStorageStore,
+  type RecoveryState,
+  type RecoveryStore,
+} from './recovery.js';
 import { ReliableChannel } from './reliable-channel.js';
 import { Roster } from './roster.js';
 import { transition, type SessionState } from './session-state.js';
@@ -62,12 +70,16 @@ export class Session extends Emitter<SessionEvents> {
   private heartbeat: Heartbeat | undefined;
   /** A refused resume is being replaced by a fresh join. */
   private rejoining = false;
+  /** Where `recover: true` keeps the recovery key (this tab's sessionStorage). */
+  private readonly store: RecoveryStore | undefined;
+  private unwatchPage: (() => void) | undefined;
   /** The last transport's round-trip allowance: how long the next attempts may take. */
   private rttAllowanceMs = 0;
 
   constructor(private readonly options: SessionOptions) {
     super();
     this.sessionId = options.sessionId;
+    this.store = options.recover ? sessionStorageStore(options.sessionId) : undefined;
     const clock = (this.clock = options.clock ?? systemClock);
     this.channel = new ReliableChannel(clock, { ...DEFAULT_QUEUE_LIMITS, ...options.queue });
     this.handshaker = new Handshaker({
@@ -121,19 +133,47 @@ export class Session extends Emitter<SessionEvents> {
     return [...this.roster.streams.values()];
   }
 
-  /** Joins the session. Resolves once `sessionConnected` has been emitted. */
-  async connect(token: string): Promise<void> {
+  /**
+   * Joins the session. Resolves once `sessionConnected` has been emitted. With a recovery key
+   * (given, or kept in sessionStorage with `recover: true`) it first resumes the connection
+   * a previous page or process left inside its window; if that is refused it joins afresh.
+   */
+  async connect(token: string, options: { recoveryKey?: string } = {}): Promise<void> {
     if (this._state !== 'disconnected')
       throw new TetherError('INVALID_STATE', `connect() while ${this._state}`);
+    const key = options.recoveryKey ?? this.store?.load() ?? undefined;
+    const recovery = key === undefined ? undefined : decodeRecoveryKey(key, this.sessionId);
     this.token = token;
     this.setState('connecting');
     try {
-      await this.join();
+      if (!recovery || !(await this.recover(recovery))) await this.join();
     } catch (err) {
       if ((this._state as SessionState) === 'connecting')
         this.setState('disconnected', err instanceof TetherError ? err.code : 'CONNECT_FAILED');
       throw err;
     }
+  }
+
+  /**
+   * What a new page or process needs to resume this connection (`connect(token, {recoveryKey})`)
+   * inside its window: keep it as safely as the token, it holds the connection's secret.
+   * Undefined when not connected.
+   */
+  recoveryKey(): string | undefined {
+    const self = this.roster.self;
+    if (!self || !this.secret || !this.config || this._state === 'disconnected') return undefined;
+    return encodeRecoveryKey({
+      v: 1,
+      sessionId: this.sessionId,
+      connectionId: self.connectionId,
+      secret: this.secret,
+      mediaMode: this.mediaMode,
+      config: this.config,
+      ...this.channel.snapshot(),
+      self,
+      connections: [...this.roster.connections.values()],
+      streams: [...this.roster.streams.values()],
+    });
   }
 
   /** Leaves the session; also stops a reconnection in progress. */
@@ -249,7 +289,7 @@ export class Session extends Emitter<SessionEvents> {
       const rejoined = this.rejoining;
       this.rejoining = false;
       this.setState('connected');
-      this.reconnector.watch();
+      this.connected();
       const { role: _role, ...connection } = frame.connection;
       if (rejoined) {
         this.emit('sessionReconnected', { rejoined: true, connection });
@@ -257,6 +297,47 @@ export class Session extends Emitter<SessionEvents> {
       } else this.emit('sessionConnected', { connection });
       for (const e of events) this.emit(e.name, e.event as never);
     });
+  }
+
+  /** Resumes a connection from a recovery key; false when the server refused it. */
+  private async recover(state: RecoveryState): Promise<boolean> {
+    this.config = state.config;
+    this.secret = state.secret;
+    this.mediaMode = state.mediaMode;
+    this.channel.restore(state.received, state.opSeq, state.pending);
+    const first = JSON.stringify({
+      t: 'resume',
+      v: PROTOCOL_VERSION,
+      sessionId: this.sessionId,
+      connectionId: state.connectionId,
+      secret: state.secret,
+      ack: state.received,
+    });
+    try {
+      await this.handshaker.open(first, this.attemptTimeoutMs(), (ws, frame, rttMs) => {
+        if (frame.t !== 'resumed')
+          throw new TetherError('FRAME_UNEXPECTED', `expected resumed, got ${frame.t}`);
+        this.config = frame.config;
+        this.attachTransport(ws, frame.config, { ack: frame.ack, seq: frame.seq }, rttMs);
+        const events = this.roster.restore(state.self, state.connections, state.streams);
+        this.setState('connected');
+        this.connected();
+        this.emit('sessionConnected', { connection: state.self, recovered: true });
+        for (const e of events) this.emit(e.name, e.event as never);
+        // Media does not survive the page that made it: its streams end, the app publishes anew.
+        for (const stream of state.streams)
+          if (stream.connectionId === state.self.connectionId)
+            void this.unpublish(stream.streamId).catch(() => undefined);
+      });
+      return true;
+    } catch (err) {
+      if (this._state === 'disconnected') throw err;
+      this.channel.reset(new TetherError('DISCONNECTED', 'recovery refused'));
+      this.roster.clear();
+      this.secret = undefined;
+      this.store?.clear();
+      return false;
+    }
   }
 
   private resume(): Promise<void> {
@@ -280,6 +361,17 @@ export class Session extends Emitter<SessionEvents> {
       this.emit('sessionReconnected', { rejoined: false, connection: self });
       this.media.resumed();
     });
+  }
+
+  /** A connection is established (joined or recovered): watch the network, keep the key on leaving. */
+  private connected(): void {
+    this.reconnector.watch();
+    const store = this.store;
+    if (store && !this.unwatchPage)
+      this.unwatchPage = onPageLeave(() => {
+        const key = this.recoveryKey();
+        if (key) store.save(key);
+      });
   }
 
   /** The socket that won a handshake becomes the transport; the channel writes on it. */
@@ -457,6 +549,9 @@ export class Session extends Emitter<SessionEvents> {
     this.handshaker.abort();
     this.dropTransport();
     this.reconnector.stop();
+    this.unwatchPage?.();
+    this.unwatchPage = undefined;
+    this.store?.clear();
     this.channel.reset(
       new TetherError(code && code !== 'LEFT' ? code : 'DISCONNECTED', `session ended: ${reason}`),
     );
