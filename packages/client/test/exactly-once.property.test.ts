@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FaultProxy, hold, startTestServer, waitFor, type TestServer } from '../../testkit/src/index.js';
-import type { Session } from '../src/index.js';
+import { Session } from '@tether/client';
+import { FaultProxy, hold, pageSockets, startTestServer, waitFor, type TestServer } from '@tether/testkit';
 
 const TRANSPORT = {
   heartbeatIntervalMs: 100,
@@ -14,7 +14,9 @@ const CLIENTS = 3;
 type Step =
   | { kind: 'send'; from: number; to: number | null; retry: boolean }
   | { kind: 'cut'; who: number; ms: number; mode: 'blackhole' | 'reset' | 'switch' }
-  | { kind: 'pause'; ms: number };
+  | { kind: 'pause'; ms: number }
+  /** The client's page reloads: a new Session resumes its connection with the recovery key. */
+  | { kind: 'reload'; who: number };
 
 const step: fc.Arbitrary<Step> = fc.oneof(
   {
@@ -39,6 +41,10 @@ const step: fc.Arbitrary<Step> = fc.oneof(
     weight: 1,
     arbitrary: fc.record({ kind: fc.constant('pause' as const), ms: fc.integer({ min: 0, max: 300 }) }),
   },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('reload' as const), who: fc.nat(CLIENTS - 1) }),
+  },
 );
 
 interface Sent {
@@ -46,10 +52,11 @@ interface Sent {
   to: number | null;
   data: string;
   retry: boolean;
-  outcome: 'pending' | 'resolved' | 'rejected';
+  /** `orphaned`: still unanswered when its page reloaded; the new page may deliver it (once) or not. */
+  outcome: 'pending' | 'resolved' | 'rejected' | 'orphaned';
 }
 
-const stats = { runs: 0, sent: 0, rejected: 0, reconnects: 0 };
+const stats = { runs: 0, sent: 0, rejected: 0, reconnects: 0, reloads: 0 };
 
 describe('exactly-once signals under random cuts (property)', () => {
   let t: TestServer;
@@ -68,19 +75,44 @@ describe('exactly-once signals under random cuts (property)', () => {
           ),
         );
         const clients: Session[] = [];
+        const pages = Array.from({ length: CLIENTS }, () => pageSockets());
+        const gone: Session[] = [];
         let reconnects = 0;
         for (let i = 0; i < CLIENTS; i++)
-          clients.push(await t.join(sessionId, { data: `c${i}`, url: proxies[i]!.url }));
+          clients.push(
+            await t.join(sessionId, { data: `c${i}`, url: proxies[i]!.url, WebSocket: pages[i]!.WebSocket }),
+          );
         const received: string[][] = clients.map(() => []);
-        clients.forEach((c, i) => c.on('signal', (e) => received[i]!.push(e.data)));
-        clients.forEach((c) => c.on('sessionReconnected', () => reconnects++));
+        const listen = (c: Session, i: number) => {
+          c.on('signal', (e) => received[i]!.push(e.data));
+          c.on('sessionReconnected', () => reconnects++);
+        };
+        clients.forEach(listen);
         const sent: Sent[] = [];
         const restores: Array<Promise<void>> = [];
         try {
           let n = 0;
           for (const s of steps) {
             if (s.kind === 'pause') await hold(s.ms);
-            else if (s.kind === 'cut') {
+            else if (s.kind === 'reload') {
+              const old = clients[s.who]!;
+              const key = old.recoveryKey();
+              if (!key) continue;
+              for (const x of sent) if (x.from === s.who && x.outcome === 'pending') x.outcome = 'orphaned';
+              pages[s.who]!.unload();
+              old.disconnect(); // the old page's code is gone: it sends nothing more
+              gone.push(old);
+              pages[s.who] = pageSockets();
+              const page = new Session({
+                url: proxies[s.who]!.url,
+                sessionId,
+                WebSocket: pages[s.who]!.WebSocket,
+              });
+              listen(page, s.who);
+              clients[s.who] = page;
+              await page.connect(await t.token(sessionId, 'publisher', `c${s.who}`), { recoveryKey: key });
+              stats.reloads++;
+            } else if (s.kind === 'cut') {
               const proxy = proxies[s.who]!;
               if (s.mode === 'reset') proxy.reset();
               else if (s.mode === 'switch') proxy.switchPath();
@@ -103,7 +135,9 @@ describe('exactly-once signals under random cuts (property)', () => {
                 { retryAfterReconnect: s.retry },
               ).then(
                 () => (entry.outcome = 'resolved'),
-                () => (entry.outcome = 'rejected'),
+                () => {
+                  if (entry.outcome === 'pending') entry.outcome = 'rejected';
+                },
               );
             }
           }
@@ -122,13 +156,18 @@ describe('exactly-once signals under random cuts (property)', () => {
           for (let r = 0; r < CLIENTS; r++) {
             const got = received[r]!.filter((d) => !d.startsWith('fence'));
             for (let from = 0; from < CLIENTS; from++) {
-              const expected = sent
-                .filter((s) => s.from === from && s.outcome === 'resolved' && (s.to === null || s.to === r))
-                .map((s) => s.data);
+              const intended = sent.filter((s) => s.from === from && (s.to === null || s.to === r));
+              const mayArrive = new Set(intended.filter((s) => s.outcome === 'orphaned').map((s) => s.data));
+              const fromSender = got.filter((d) => d.startsWith(`${from}:`));
+              // An orphaned signal arrives once or never; everything else as if no page had reloaded.
               expect(
-                got.filter((d) => d.startsWith(`${from}:`)),
+                fromSender.filter((d) => !mayArrive.has(d)),
                 `receiver c${r} from c${from}`,
-              ).toEqual(expected);
+              ).toEqual(intended.filter((s) => s.outcome === 'resolved').map((s) => s.data));
+              expect(fromSender, `receiver c${r} from c${from}: send order, no duplicates`).toEqual(
+                intended.map((s) => s.data).filter((d) => fromSender.includes(d)),
+              );
+              expect(new Set(fromSender).size).toBe(fromSender.length);
             }
           }
           // Rejections only ever come from retryAfterReconnect: false while reconnecting.
@@ -150,7 +189,7 @@ describe('exactly-once signals under random cuts (property)', () => {
             expect(c.connections.some((x) => x.reconnecting)).toBe(false);
           }
         } finally {
-          for (const c of clients) c.disconnect();
+          for (const c of [...clients, ...gone]) c.disconnect();
           await Promise.all(proxies.map((p) => p.close()));
         }
       }),
@@ -158,6 +197,7 @@ describe('exactly-once signals under random cuts (property)', () => {
     );
     // The property must have exercised what it claims to: resumes and both outcomes.
     expect(stats.reconnects).toBeGreaterThan(0);
+    expect(stats.reloads).toBeGreaterThan(0);
     expect(stats.sent).toBeGreaterThan(stats.rejected);
   }, 240_000);
 });

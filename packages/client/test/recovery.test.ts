@@ -1,7 +1,6 @@
-import { WebSocket as NodeWebSocket } from 'ws';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startTestServer, waitFor, type TestServer } from '@tether/testkit';
-import { Session, type SessionOptions } from '@tether/client';
+import { pageSockets, startTestServer, waitFor, type TestServer } from '@tether/testkit';
+import { Session } from '@tether/client';
 
 const TRANSPORT = {
   heartbeatIntervalMs: 150,
@@ -9,28 +8,6 @@ const TRANSPORT = {
   reconnectWindowMs: 4000,
   ackDelayMs: 20,
 };
-
-/**
- * The sockets of one "page": when the page goes away they are cut without a closing
- * handshake (as a tab that reloads) and no new one can open (the page's code is gone).
- */
-function pageSockets() {
-  const open = new Set<NodeWebSocket>();
-  let gone = false;
-  class PageWebSocket extends NodeWebSocket {
-    constructor(url: string) {
-      super(gone ? 'ws://127.0.0.1:1/' : url);
-      open.add(this);
-    }
-  }
-  return {
-    WebSocket: PageWebSocket as unknown as SessionOptions['WebSocket'],
-    unload: () => {
-      gone = true;
-      for (const ws of open) ws.terminate();
-    },
-  };
-}
 
 describe('resume across a reload with a recovery key', () => {
   let t: TestServer;

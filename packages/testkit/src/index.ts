@@ -16,3 +16,4 @@ export {
   type AgentOptions,
   type CutKind,
 } from './netns.js';
+export { pageSockets } from './page-sockets.js';
