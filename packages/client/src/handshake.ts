@@ -7,7 +7,7 @@ import {
   type ServerFrame,
   type TimerHandle,
 } from '@tether/protocol';
-import { endpointUrl, type WebSocketConstructor, type WebSocketLike } from './socket.js';
+import { endpointUrl, messageData, type WebSocketConstructor, type WebSocketLike } from './socket.js';
 
 /** What the handshaker needs of the session it opens transports for. */
 export interface HandshakeHost {
@@ -17,7 +17,7 @@ export interface HandshakeHost {
   /** False once the session ended: no attempt starts then. */
   active(): boolean;
   /** A socket that won its handshake: every later message of it. */
-  message(ws: WebSocketLike, text: string): void;
+  message(ws: WebSocketLike, data: string | Uint8Array): void;
   /** A socket that won its handshake closed. */
   closed(ws: WebSocketLike, code: number, reason: string): void;
   /** An answer from the server that is not a valid frame. */
@@ -69,6 +69,7 @@ export class Handshaker {
     const { clock } = this.host;
     await new Promise<void>((resolve, reject) => {
       const ws = new WS(endpointUrl(this.host.url));
+      ws.binaryType = 'arraybuffer';
       const due = clock.now() + timeoutMs;
       const expire = (recheck: boolean) => {
         // A timer that ran late means this process stalled: the answer may be waiting unread.
@@ -100,9 +101,10 @@ export class Handshaker {
         ws.send(first);
       };
       ws.onmessage = (ev) => {
-        const text = typeof ev.data === 'string' ? ev.data : String(ev.data);
-        if (attempt.won) return this.host.message(ws, text);
-        if (this.attempts.has(attempt)) this.answer(attempt, text, accept);
+        const data = messageData(ev.data);
+        if (attempt.won) return this.host.message(ws, data);
+        // The handshake's answer is always JSON text, whatever codec follows it.
+        if (this.attempts.has(attempt)) this.answer(attempt, typeof data === 'string' ? data : '', accept);
       };
       ws.onclose = (ev) => {
         if (attempt.won) return this.host.closed(ws, ev.code, ev.reason);

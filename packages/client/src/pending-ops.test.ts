@@ -1,6 +1,10 @@
 import { TetherError, decodeClientFrame, type ClientOp, type ReplyFrame } from '@tether/protocol';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_QUEUE_LIMITS, PendingOps, opFrame } from './pending-ops.js';
+import { jsonCodec } from '@tether/protocol';
+import { DEFAULT_QUEUE_LIMITS, PendingOps } from './pending-ops.js';
+
+const opFrame = (body: unknown, seq: number, ack: number) =>
+  jsonCodec.sequenced(body as string, seq, ack) as string;
 
 const signal = (data = 'hi', type = 'chat'): ClientOp => ({ t: 'signal', type, data });
 const ok = (re: number, extra: Partial<ReplyFrame> = {}): ReplyFrame => ({

@@ -1,4 +1,14 @@
-import { TetherError, isErrorCode, type ClientOp, type ReplyFrame, type StreamInfo } from '@tether/protocol';
+import {
+  TetherError,
+  isErrorCode,
+  jsonCodec,
+  wireSize,
+  type ClientOp,
+  type Codec,
+  type ReplyFrame,
+  type StreamInfo,
+  type Wire,
+} from '@tether/protocol';
 
 export interface QueueLimits {
   /** Operations sent or queued but not yet answered. Default 1024. */
@@ -17,8 +27,9 @@ export interface OpResult {
 
 interface Pending {
   seq: number;
-  /** The frame without `seq`/`ack`: they are added at each (re)send. */
-  body: string;
+  op: ClientOp;
+  /** The frame without `seq`/`ack` (the codec adds them at each (re)send). */
+  body: Wire;
   resolve: (result: OpResult) => void;
   reject: (err: TetherError) => void;
 }
@@ -33,16 +44,31 @@ export class PendingOps {
   private bytes = 0;
   private lastSeq = 0;
 
-  constructor(private readonly limits: QueueLimits = DEFAULT_QUEUE_LIMITS) {}
+  constructor(
+    private readonly limits: QueueLimits = DEFAULT_QUEUE_LIMITS,
+    private codec: Codec = jsonCodec,
+  ) {}
+
+  /** The connection's codec changed (negotiated in a handshake): bodies not yet applied are encoded again. */
+  useCodec(codec: Codec): void {
+    if (codec === this.codec) return;
+    this.codec = codec;
+    this.bytes = 0;
+    for (const p of this.queue) {
+      p.body = codec.body(p.op);
+      this.bytes += wireSize(p.body);
+    }
+  }
 
   get size(): number {
     return this.queue.length;
   }
 
   /** Numbers an op and keeps it. Throws CLIENT_QUEUE_FULL past a limit. */
-  add(op: ClientOp): { seq: number; body: string; promise: Promise<OpResult> } {
-    const body = JSON.stringify(op);
-    if (this.queue.length + 1 > this.limits.maxOps || this.bytes + body.length > this.limits.maxBytes)
+  add(op: ClientOp): { seq: number; body: Wire; promise: Promise<OpResult> } {
+    const body = this.codec.body(op);
+    const size = wireSize(body);
+    if (this.queue.length + 1 > this.limits.maxOps || this.bytes + size > this.limits.maxBytes)
       throw new TetherError(
         'CLIENT_QUEUE_FULL',
         `${this.queue.length} operations, ${this.bytes} bytes waiting`,
@@ -50,10 +76,10 @@ export class PendingOps {
     const seq = ++this.lastSeq;
     let entry!: Pending;
     const promise = new Promise<OpResult>((resolve, reject) => {
-      entry = { seq, body, resolve, reject };
+      entry = { seq, op, body, resolve, reject };
     });
     this.queue.push(entry);
-    this.bytes += body.length;
+    this.bytes += size;
     return { seq, body, promise };
   }
 
@@ -63,7 +89,7 @@ export class PendingOps {
     if (index < 0) return;
     const [entry] = this.queue.splice(index, 1);
     if (!entry) return;
-    this.bytes -= entry.body.length;
+    this.bytes -= wireSize(entry.body);
     if (reply.ok)
       entry.resolve({
         ...(reply.stream ? { stream: reply.stream } : {}),
@@ -79,30 +105,31 @@ export class PendingOps {
     if (index < 0) return;
     const [entry] = this.queue.splice(index, 1);
     if (!entry) return;
-    this.bytes -= entry.body.length;
+    this.bytes -= wireSize(entry.body);
     entry.reject(err);
   }
 
   /** Ops the server has not applied (seq > ack), in order, to send again after a resume. */
-  unapplied(ack: number): Array<{ seq: number; body: string }> {
+  unapplied(ack: number): Array<{ seq: number; op: ClientOp; body: Wire }> {
     return this.queue.filter((p) => p.seq > ack);
   }
 
   /** The numbering and what waits for an answer, for a recovery key. */
-  snapshot(): { lastSeq: number; pending: Array<{ seq: number; body: string }> } {
-    return { lastSeq: this.lastSeq, pending: this.queue.map(({ seq, body }) => ({ seq, body })) };
+  snapshot(): { lastSeq: number; pending: Array<{ seq: number; op: ClientOp }> } {
+    return { lastSeq: this.lastSeq, pending: this.queue.map(({ seq, op }) => ({ seq, op })) };
   }
 
   /**
    * Takes over the ops of a page that is gone: numbered as they were, answered into the void
    * (their callers went with that page), sent again if the server did not apply them.
    */
-  restore(lastSeq: number, pending: Array<{ seq: number; body: string }>): void {
+  restore(lastSeq: number, pending: Array<{ seq: number; op: ClientOp }>): void {
     this.rejectAll(new TetherError('DISCONNECTED', 'replaced by a recovered connection'));
     this.lastSeq = lastSeq;
-    for (const { seq, body } of pending) {
-      this.queue.push({ seq, body, resolve: () => undefined, reject: () => undefined });
-      this.bytes += body.length;
+    for (const { seq, op } of pending) {
+      const body = this.codec.body(op);
+      this.queue.push({ seq, op, body, resolve: () => undefined, reject: () => undefined });
+      this.bytes += wireSize(body);
     }
   }
 
@@ -118,9 +145,4 @@ export class PendingOps {
     this.bytes = 0;
     for (const p of all) p.reject(err);
   }
-}
-
-/** The frame for an op: its body with seq and the piggybacked ack spliced in. */
-export function opFrame(body: string, seq: number, ack: number): string {
-  return `{"seq":${seq},"ack":${ack},${body.slice(1)}`;
 }

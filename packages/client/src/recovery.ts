@@ -1,5 +1,6 @@
 import {
   TetherError,
+  type ClientOp,
   type ConnectionInfo,
   type PeerConnection,
   type StreamInfo,
@@ -23,7 +24,7 @@ export interface RecoveryState {
   received: number;
   /** Last op seq numbered, and the ops not yet answered (sent again if the server lacks them). */
   opSeq: number;
-  pending: Array<{ seq: number; body: string }>;
+  pending: Array<{ seq: number; op: ClientOp }>;
   self: ConnectionInfo;
   connections: PeerConnection[];
   streams: StreamInfo[];
@@ -48,7 +49,7 @@ export function decodeRecoveryKey(key: string, sessionId: string): RecoveryState
     Number.isSafeInteger(state.received) &&
     Number.isSafeInteger(state.opSeq) &&
     Array.isArray(state.pending) &&
-    state.pending.every((p) => Number.isSafeInteger(p?.seq) && typeof p?.body === 'string') &&
+    state.pending.every((p) => Number.isSafeInteger(p?.seq) && typeof p?.op?.t === 'string') &&
     typeof state.self?.connectionId === 'string' &&
     Array.isArray(state.connections) &&
     Array.isArray(state.streams) &&

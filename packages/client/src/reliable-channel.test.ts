@@ -1,4 +1,4 @@
-import { LIMITS, TetherError, TokenBucket } from '@tether/protocol';
+import { LIMITS, TetherError, TokenBucket, jsonCodec, msgpackCodec, type Wire } from '@tether/protocol';
 import { FakeClock } from '@tether/testkit';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_QUEUE_LIMITS } from './pending-ops.js';
@@ -8,7 +8,7 @@ function setup() {
   const clock = new FakeClock();
   const channel = new ReliableChannel(clock, DEFAULT_QUEUE_LIMITS);
   const written: string[] = [];
-  const sink = (text: string) => (written.push(text), true);
+  const sink = (data: Wire) => (written.push(data as string), true);
   const frames = () => written.map((t) => JSON.parse(t) as Record<string, unknown>);
   return { clock, channel, written, sink, frames };
 }
@@ -18,7 +18,7 @@ const signal = (n: number) => ({ t: 'signal' as const, type: 'n', data: String(n
 describe('ReliableChannel', () => {
   it('numbers ops from 1 and piggybacks the ack of what arrived', () => {
     const { channel, sink, frames } = setup();
-    channel.attachFresh(sink, 50);
+    channel.attachFresh(sink, jsonCodec, 50);
     expect(channel.arrive(1)).toBe('next');
     void channel.send(signal(1));
     void channel.send({ t: 'unpublish', streamId: 's' });
@@ -30,7 +30,7 @@ describe('ReliableChannel', () => {
 
   it('applies each server seq once: replays are recognised, a jump is a gap', () => {
     const { channel, sink } = setup();
-    channel.attachFresh(sink, 50);
+    channel.attachFresh(sink, jsonCodec, 50);
     expect(channel.arrive(1)).toBe('next');
     expect(channel.arrive(1)).toBe('replayed');
     expect(channel.arrive(3)).toBe('gap');
@@ -41,7 +41,7 @@ describe('ReliableChannel', () => {
 
   it('acknowledges after the ack delay when nothing else goes out, at once after 32 frames', () => {
     const { clock, channel, sink, frames } = setup();
-    channel.attachFresh(sink, 50);
+    channel.attachFresh(sink, jsonCodec, 50);
     channel.arrive(1);
     clock.advance(49);
     expect(frames()).toEqual([]);
@@ -53,7 +53,7 @@ describe('ReliableChannel', () => {
 
   it('queues ops while detached and writes them, same seq, after a resume; applied ones are not resent', async () => {
     const { channel, sink, frames, written } = setup();
-    channel.attachFresh(sink, 50);
+    channel.attachFresh(sink, jsonCodec, 50);
     const first = channel.send(signal(1));
     channel.settle({ t: 'reply', seq: 1, re: 1, ok: true });
     await first;
@@ -62,13 +62,13 @@ describe('ReliableChannel', () => {
     void channel.send(signal(3));
     expect(written).toHaveLength(1);
     // The server applied 2 before the drop (its reply was lost): only 3 goes again.
-    channel.attachResumed(sink, 50, 2);
+    channel.attachResumed(sink, jsonCodec, 50, 2);
     expect(frames().slice(1)).toEqual([{ seq: 3, ack: 0, t: 'signal', type: 'n', data: '3' }]);
   });
 
   it('refuses a resume from a server behind what was applied', () => {
     const { channel, sink } = setup();
-    channel.attachFresh(sink, 50);
+    channel.attachFresh(sink, jsonCodec, 50);
     channel.arrive(1);
     channel.arrive(2);
     expect(() => channel.checkResume(1)).toThrow(TetherError);
@@ -77,7 +77,7 @@ describe('ReliableChannel', () => {
 
   it('paces signals inside the server bucket: 1000 back-to-back sends are never refused by it', () => {
     const { clock, channel, sink, frames } = setup();
-    channel.attachFresh(sink, 50);
+    channel.attachFresh(sink, jsonCodec, 50);
     const server = new TokenBucket(LIMITS.signalBurst, LIMITS.signalRatePerSecond, clock);
     let refused = 0;
     let seen = 0;
@@ -101,7 +101,7 @@ describe('ReliableChannel', () => {
 
   it('holds signals past the in-flight window until replies free room, and keeps order behind them', () => {
     const { clock, channel, sink, frames } = setup();
-    channel.attachFresh(sink, 50);
+    channel.attachFresh(sink, jsonCodec, 50);
     for (let i = 0; i < PACING.inFlight + 10; i++) void channel.send(signal(i));
     void channel.send({ t: 'unpublish', streamId: 's' });
     clock.advance(60_000);
@@ -118,9 +118,24 @@ describe('ReliableChannel', () => {
     expect(PACING.ratePerSecond).toBeLessThanOrEqual(LIMITS.signalRatePerSecond);
   });
 
+  it('re-encodes queued ops when a resume negotiates another codec', () => {
+    const clock = new FakeClock();
+    const channel = new ReliableChannel(clock, DEFAULT_QUEUE_LIMITS);
+    const out: Wire[] = [];
+    channel.attachFresh((d) => (out.push(d), true), jsonCodec, 50);
+    channel.detach();
+    void channel.send(signal(1));
+    channel.attachResumed((d) => (out.push(d), true), msgpackCodec, 50, 0);
+    expect(out).toHaveLength(1);
+    expect(msgpackCodec.decodeClient(out[0] as Wire)).toMatchObject({
+      ok: true,
+      frame: { seq: 1, t: 'signal' },
+    });
+  });
+
   it('fails every waiting op on reset', async () => {
     const { channel, sink } = setup();
-    channel.attachFresh(sink, 50);
+    channel.attachFresh(sink, jsonCodec, 50);
     const p = channel.send(signal(1));
     channel.reset(new TetherError('DISCONNECTED'));
     await expect(p).rejects.toMatchObject({ code: 'DISCONNECTED' });

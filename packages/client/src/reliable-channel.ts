@@ -2,15 +2,19 @@ import {
   LIMITS,
   TetherError,
   TokenBucket,
+  jsonCodec,
+  type ClientFrame,
   type ClientOp,
   type Clock,
+  type Codec,
   type ReplyFrame,
   type TimerHandle,
+  type Wire,
 } from '@tether/protocol';
-import { PendingOps, opFrame, type OpResult, type QueueLimits } from './pending-ops.js';
+import { PendingOps, type OpResult, type QueueLimits } from './pending-ops.js';
 
 /** Where the channel writes once a transport is attached; false when the write failed. */
-export type Sink = (text: string) => boolean;
+export type Sink = (data: Wire) => boolean;
 
 /** What an inbound reliable seq means for the receiver. */
 export type Arrival = 'next' | 'replayed' | 'gap';
@@ -31,7 +35,8 @@ export class ReliableChannel {
   private sink: Sink | undefined;
   private ackDelayMs = 50;
   /** Ops waiting to be written on the current transport, in seq order. */
-  private queue: Array<{ seq: number; body: string; signal: boolean }> = [];
+  private queue: Array<{ seq: number; op: ClientOp; body: Wire }> = [];
+  private codec: Codec = jsonCodec;
   private pumpTimer: TimerHandle | undefined;
   private ackTimer: TimerHandle | undefined;
   /** Highest op seq written on the current transport (heartbeats tell the server, which detects lost frames). */
@@ -46,7 +51,7 @@ export class ReliableChannel {
     private readonly clock: Clock,
     limits: QueueLimits,
   ) {
-    this.ops = new PendingOps(limits);
+    this.ops = new PendingOps(limits, jsonCodec);
     this.pacer = new TokenBucket(PACING.burst, PACING.ratePerSecond, clock);
   }
 
@@ -56,13 +61,13 @@ export class ReliableChannel {
   }
 
   /** Both positions and the unanswered ops, for a recovery key. */
-  snapshot(): { received: number; opSeq: number; pending: Array<{ seq: number; body: string }> } {
+  snapshot(): { received: number; opSeq: number; pending: Array<{ seq: number; op: ClientOp }> } {
     const { lastSeq, pending } = this.ops.snapshot();
     return { received: this.lastSeq, opSeq: lastSeq, pending };
   }
 
   /** Continues the channel of a page that is gone, from its snapshot; a resume follows. */
-  restore(received: number, opSeq: number, pending: Array<{ seq: number; body: string }>): void {
+  restore(received: number, opSeq: number, pending: Array<{ seq: number; op: ClientOp }>): void {
     this.detach();
     this.lastSeq = received;
     this.ackedSeq = received;
@@ -78,17 +83,17 @@ export class ReliableChannel {
       return Promise.reject(err);
     }
     if (this.sink) {
-      this.queue.push({ seq: added.seq, body: added.body, signal: op.t === 'signal' });
+      this.queue.push({ seq: added.seq, op, body: added.body });
       this.pump();
     }
     return added.promise;
   }
 
   /** A new transport of a fresh connection: both directions number from 1. */
-  attachFresh(sink: Sink, ackDelayMs: number): void {
+  attachFresh(sink: Sink, codec: Codec, ackDelayMs: number): void {
     this.lastSeq = 0;
     this.ackedSeq = 0;
-    this.attach(sink, ackDelayMs, 0);
+    this.attach(sink, codec, ackDelayMs, 0);
   }
 
   /** Throws RESUME_SEQUENCE_INVALID if a server that has sent up to `seq` is behind what was applied here. */
@@ -98,20 +103,20 @@ export class ReliableChannel {
   }
 
   /** A resumed transport: the server applied our ops up to `ack`; what follows is written again. */
-  attachResumed(sink: Sink, ackDelayMs: number, ack: number): void {
+  attachResumed(sink: Sink, codec: Codec, ackDelayMs: number, ack: number): void {
     this.ackedSeq = this.lastSeq;
-    this.attach(sink, ackDelayMs, ack);
+    this.attach(sink, codec, ackDelayMs, ack);
   }
 
-  private attach(sink: Sink, ackDelayMs: number, applied: number): void {
+  private attach(sink: Sink, codec: Codec, ackDelayMs: number, applied: number): void {
     this.detach();
     this.sink = sink;
+    this.codec = codec;
+    this.ops.useCodec(codec);
     this.ackDelayMs = ackDelayMs;
     // What the server did not apply goes again, with the same seq, in order, paced.
     this.lastWritten = applied;
-    this.queue = this.ops
-      .unapplied(applied)
-      .map((p) => ({ ...p, signal: p.body.startsWith('{"t":"signal"') }));
+    this.queue = this.ops.unapplied(applied).map(({ seq, op, body }) => ({ seq, op, body }));
     this.pump();
   }
 
@@ -158,13 +163,14 @@ export class ReliableChannel {
 
   /** A heartbeat frame: what was applied here and the last op written; `pong` answers a ping. */
   beat(pong?: number): void {
-    const answer = pong === undefined ? '' : `,"pong":${pong}`;
-    this.write(`{"t":"hb","ack":${this.lastSeq},"seq":${this.lastWritten}${answer}}`);
+    const frame: ClientFrame = { t: 'hb', ack: this.lastSeq, seq: this.lastWritten };
+    if (pong !== undefined) frame.pong = pong;
+    this.write(this.codec.encode(frame));
   }
 
   /** A frame outside the reliable stream (a leave), written now if attached. */
-  writeRaw(text: string): void {
-    this.sink?.(text);
+  writeRaw(frame: ClientFrame): void {
+    this.sink?.(this.codec.encode(frame));
   }
 
   /**
@@ -174,8 +180,8 @@ export class ReliableChannel {
   private pump(): void {
     if (this.pumpTimer !== undefined) return;
     while (this.queue.length > 0 && this.sink) {
-      const op = this.queue[0] as { seq: number; body: string; signal: boolean };
-      if (op.signal) {
+      const op = this.queue[0] as { seq: number; op: ClientOp; body: Wire };
+      if (op.op.t === 'signal') {
         if (this.signalsInFlight.size >= PACING.inFlight) return; // a reply frees room
         if (!this.pacer.take()) {
           this.pumpTimer = this.clock.setTimeout(() => {
@@ -188,14 +194,14 @@ export class ReliableChannel {
       }
       this.queue.shift();
       this.lastWritten = op.seq;
-      if (!this.write(opFrame(op.body, op.seq, this.lastSeq))) return;
+      if (!this.write(this.codec.sequenced(op.body, op.seq, this.lastSeq))) return;
     }
   }
 
-  private write(text: string): boolean {
+  private write(data: Wire): boolean {
     if (!this.sink) return false;
     this.ackedSeq = this.lastSeq;
-    return this.sink(text);
+    return this.sink(data);
   }
 
   private scheduleAck(): void {
@@ -207,7 +213,7 @@ export class ReliableChannel {
   private sendAck(): void {
     if (this.ackTimer !== undefined) this.clock.clearTimeout(this.ackTimer);
     this.ackTimer = undefined;
-    if (this.lastSeq > this.ackedSeq) this.write(`{"t":"ack","ack":${this.lastSeq}}`);
+    if (this.lastSeq > this.ackedSeq) this.write(this.codec.encode({ t: 'ack', ack: this.lastSeq }));
   }
 }
 

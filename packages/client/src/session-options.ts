@@ -1,4 +1,4 @@
-import type { Clock } from '@tether/protocol';
+import type { Clock, Codec } from '@tether/protocol';
 import type { RtcProvider } from './media/rtc.js';
 import type { QueueLimits } from './pending-ops.js';
 import type { ReconnectPolicy } from './reconnect-policy.js';
@@ -20,6 +20,11 @@ export interface SessionOptions {
    * instead of joining again. Opt-in: the key holds the connection's secret. Default false.
    */
   recover?: boolean;
+  /**
+   * The wire codec to ask for: `jsonCodec` (default) or `msgpackCodec`, a compact binary one.
+   * Negotiated in the handshake: a server that does not offer it answers in JSON.
+   */
+  codec?: Codec;
   /** Bounds of the queue of unanswered operations. */
   queue?: Partial<QueueLimits>;
   /**

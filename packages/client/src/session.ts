@@ -4,8 +4,9 @@ import {
   PROTOCOL_VERSION,
   TetherError,
   checkSignal,
-  decodeServerFrame,
   errorCodeForNumber,
+  jsonCodec,
+  msgpackCodec,
   errorNumber,
   isErrorCode,
   reasonForError,
@@ -13,6 +14,7 @@ import {
   systemClock,
   type ClientOp,
   type Clock,
+  type Codec,
   type ConnectionInfo,
   type ErrorCode,
   type PeerConnection,
@@ -22,6 +24,7 @@ import {
   type StreamInfo,
   type StreamPropertiesInput,
   type TransportConfig,
+  type Wire,
 } from '@tether/protocol';
 import { Emitter } from './emitter.js';
 import type { SessionEvents } from './events.js';
@@ -65,6 +68,9 @@ export class Session extends Emitter<SessionEvents> {
   private mediaMode: 'routed' | 'relayed' = 'routed';
   private token: string | undefined;
   private secret: string | undefined;
+  /** The codec asked for in handshakes, and the one the server chose for this transport. */
+  private readonly preferredCodec: Codec;
+  private codec: Codec = jsonCodec;
   /** The transport: the socket that won the last handshake. */
   private ws: WebSocketLike | undefined;
   private heartbeat: Heartbeat | undefined;
@@ -80,6 +86,7 @@ export class Session extends Emitter<SessionEvents> {
     super();
     this.sessionId = options.sessionId;
     this.store = options.recover ? sessionStorageStore(options.sessionId) : undefined;
+    this.preferredCodec = options.codec ?? jsonCodec;
     const clock = (this.clock = options.clock ?? systemClock);
     this.channel = new ReliableChannel(clock, { ...DEFAULT_QUEUE_LIMITS, ...options.queue });
     this.handshaker = new Handshaker({
@@ -87,7 +94,7 @@ export class Session extends Emitter<SessionEvents> {
       url: options.url,
       WebSocket: async () => options.WebSocket ?? (await defaultWebSocket()),
       active: () => this._state !== 'disconnected',
-      message: (ws, text) => this.onMessage(ws, text),
+      message: (ws, data) => this.onMessage(ws, data),
       closed: (ws, code, reason) => this.onClose(ws, code, reason),
       invalid: (code, message) => this.emit('exception', { code, message }),
     });
@@ -180,7 +187,7 @@ export class Session extends Emitter<SessionEvents> {
   disconnect(): void {
     if (this._state === 'disconnected') return;
     if (this._state === 'connected' && this.ws) {
-      this.channel.writeRaw('{"t":"leave"}');
+      this.channel.writeRaw({ t: 'leave' });
       this.ws.close(1000, 'leave');
     }
     this.end('clientDisconnected');
@@ -277,6 +284,7 @@ export class Session extends Emitter<SessionEvents> {
       v: PROTOCOL_VERSION,
       sessionId: this.sessionId,
       token: this.token ?? '',
+      ...this.codecRequest(),
     });
     return this.handshaker.open(first, this.attemptTimeoutMs(), (ws, frame, rttMs) => {
       if (frame.t !== 'welcome')
@@ -284,7 +292,7 @@ export class Session extends Emitter<SessionEvents> {
       this.config = frame.config;
       this.secret = frame.secret;
       this.mediaMode = frame.session.mediaMode;
-      this.attachTransport(ws, frame.config, 'fresh', rttMs);
+      this.attachTransport(ws, frame.config, frame.codec, 'fresh', rttMs);
       const events = this.roster.welcome(frame);
       const rejoined = this.rejoining;
       this.rejoining = false;
@@ -312,13 +320,14 @@ export class Session extends Emitter<SessionEvents> {
       connectionId: state.connectionId,
       secret: state.secret,
       ack: state.received,
+      ...this.codecRequest(),
     });
     try {
       await this.handshaker.open(first, this.attemptTimeoutMs(), (ws, frame, rttMs) => {
         if (frame.t !== 'resumed')
           throw new TetherError('FRAME_UNEXPECTED', `expected resumed, got ${frame.t}`);
         this.config = frame.config;
-        this.attachTransport(ws, frame.config, { ack: frame.ack, seq: frame.seq }, rttMs);
+        this.attachTransport(ws, frame.config, frame.codec, { ack: frame.ack, seq: frame.seq }, rttMs);
         const events = this.roster.restore(state.self, state.connections, state.streams);
         this.setState('connected');
         this.connected();
@@ -350,17 +359,22 @@ export class Session extends Emitter<SessionEvents> {
       connectionId: self.connectionId,
       secret: this.secret,
       ack: this.channel.received,
+      ...this.codecRequest(),
     });
     return this.handshaker.open(first, this.attemptTimeoutMs(), (ws, frame, rttMs) => {
       if (frame.t !== 'resumed')
         throw new TetherError('FRAME_UNEXPECTED', `expected resumed, got ${frame.t}`);
       this.config = frame.config;
-      this.attachTransport(ws, frame.config, { ack: frame.ack, seq: frame.seq }, rttMs);
+      this.attachTransport(ws, frame.config, frame.codec, { ack: frame.ack, seq: frame.seq }, rttMs);
       this.reconnector.succeeded();
       this.setState('connected');
       this.emit('sessionReconnected', { rejoined: false, connection: self });
       this.media.resumed();
     });
+  }
+
+  private codecRequest(): { codec?: Codec['name'] } {
+    return this.preferredCodec === jsonCodec ? {} : { codec: this.preferredCodec.name };
   }
 
   /** A connection is established (joined or recovered): watch the network, keep the key on leaving. */
@@ -378,14 +392,17 @@ export class Session extends Emitter<SessionEvents> {
   private attachTransport(
     ws: WebSocketLike,
     config: TransportConfig,
+    codecName: Codec['name'] | undefined,
     position: 'fresh' | { ack: number; seq: number },
     rttMs: number,
   ): void {
-    const sink = (text: string): boolean => {
+    // The server names the codec it chose; an older one names none and speaks JSON.
+    const codec = codecName === 'msgpack' ? msgpackCodec : jsonCodec;
+    const sink = (data: Wire): boolean => {
       if (this.ws !== ws) return false;
       this.heartbeat?.sent();
       try {
-        ws.send(text);
+        ws.send(data);
         return true;
       } catch {
         this.transportLost('socketClosed');
@@ -410,8 +427,9 @@ export class Session extends Emitter<SessionEvents> {
     });
     // Until the server reports its own measurement, the handshake is the one round trip known.
     this.heartbeat.sample(rttMs);
-    if (position === 'fresh') this.channel.attachFresh(sink, config.ackDelayMs);
-    else this.channel.attachResumed(sink, config.ackDelayMs, position.ack);
+    this.codec = codec;
+    if (position === 'fresh') this.channel.attachFresh(sink, codec, config.ackDelayMs);
+    else this.channel.attachResumed(sink, codec, config.ackDelayMs, position.ack);
   }
 
   private attemptTimeoutMs(): number {
@@ -430,9 +448,9 @@ export class Session extends Emitter<SessionEvents> {
     this.transportLost('socketClosed');
   }
 
-  private onMessage(ws: WebSocketLike, text: string): void {
+  private onMessage(ws: WebSocketLike, data: Wire): void {
     if (ws !== this.ws) return;
-    const decoded = decodeServerFrame(text);
+    const decoded = this.codec.decodeServer(data);
     if (!decoded.ok) {
       this.emit('exception', { code: decoded.code, message: `from server: ${decoded.message}` });
       return;

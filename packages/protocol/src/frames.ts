@@ -25,12 +25,16 @@ const ack = z.int().check(z.nonnegative(), z.maximum(Number.MAX_SAFE_INTEGER));
 
 // ---------------------------------------------------------------- client → server
 
+const codecNameSchema = z.enum(['json', 'msgpack']);
+
 export const connectFrameSchema = z.object({
   t: z.literal('connect'),
   v: z.int(),
   sessionId: sessionIdSchema,
   token: z.string().check(z.minLength(1), z.maxLength(8192)),
   sdk: z.optional(z.string().check(z.maxLength(64))),
+  /** The codec the client would like after the handshake (default json); the answer names the one used. */
+  codec: z.optional(codecNameSchema),
 });
 
 export const resumeFrameSchema = z.object({
@@ -41,6 +45,7 @@ export const resumeFrameSchema = z.object({
   secret: z.string().check(z.minLength(1), z.maxLength(256)),
   /** Highest server seq the client has applied. */
   ack,
+  codec: z.optional(codecNameSchema),
 });
 
 /** Signal type and data are checked by the server after sequencing, so a bad one gets a reply with its own code. */
@@ -228,6 +233,8 @@ export const welcomeFrameSchema = z.object({
   connections: z.array(peerConnectionSchema),
   streams: z.array(streamInfoSchema),
   config: transportConfigSchema,
+  /** The codec of every frame after this one (absent: json). */
+  codec: z.optional(codecNameSchema),
 });
 
 export const resumedFrameSchema = z.object({
@@ -237,6 +244,7 @@ export const resumedFrameSchema = z.object({
   /** Highest server seq sent so far; the server replays (client ack, seq] right after this frame. */
   seq: ack,
   config: transportConfigSchema,
+  codec: z.optional(codecNameSchema),
 });
 
 const reliable = { seq, ack: z.optional(ack) };

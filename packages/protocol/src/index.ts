@@ -13,7 +13,19 @@ export {
 export * from './model.js';
 export * from './frames.js';
 export * from './api.js';
-export { decodeClientFrame, decodeServerFrame, encodeFrame, type Decoded } from './codec.js';
+export {
+  CODEC_NAMES,
+  decodeClientFrame,
+  decodeServerFrame,
+  encodeFrame,
+  jsonCodec,
+  wireSize,
+  type Codec,
+  type CodecName,
+  type Decoded,
+  type Wire,
+} from './codec.js';
+export { msgpackCodec } from './msgpack-codec.js';
 export { checkSignal } from './signal.js';
 export { systemClock, type Clock, type TimerHandle } from './clock.js';
 export { Heartbeat, type HeartbeatOptions } from './heartbeat.js';
