@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FaultProxy, hold, startTestServer, waitFor, type TestServer } from '../../testkit/src/index.js';
+import { FaultProxy, hold, startTestServer, waitFor, type TestServer } from '@tether/testkit';
 import type { Session } from '../src/index.js';
 
 const TRANSPORT = {
