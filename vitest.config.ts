@@ -8,6 +8,7 @@ export default defineConfig({
     // Tests run against the sources of sibling packages, not their builds.
     alias: {
       '@tether/protocol': src('protocol'),
+      '@tether/auth': src('auth'),
       '@tether/server-sdk': src('server-sdk'),
       '@tether/server': src('server'),
       '@tether/client': src('client'),

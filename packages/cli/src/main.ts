@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { LIMITS, TetherError, mediaModeSchema, archiveModeSchema, roleSchema } from '@tether/protocol';
 import { DEFAULTS, startServer } from '@tether/server';
-import { createSessionId, createToken } from '@tether/server-sdk';
+import { createSessionId, createToken } from '@tether/auth';
 import { serveOptions, type ServeFlags } from './options.js';
 
 export const USAGE = `tether — self-hosted real-time sessions that reconnect by themselves

@@ -33,7 +33,12 @@ import { MediaRouter } from './media-router.js';
 import { Publisher, type PublisherOptions } from './media/publisher.js';
 import type { Subscriber } from './media/subscriber.js';
 import { DEFAULT_QUEUE_LIMITS, type OpResult } from './pending-ops.js';
-import { BackoffPolicy, FIRST_CONNECT_TIMEOUT_MS, attemptTimeoutMs } from './reconnect-policy.js';
+import {
+  BackoffPolicy,
+  FIRST_CONNECT_TIMEOUT_MS,
+  attemptTimeoutMs,
+  isRetryable,
+} from './reconnect-policy.js';
 import { Reconnector } from './reconnector.js';
 import {
   decodeRecoveryKey,
@@ -322,30 +327,49 @@ export class Session extends Emitter<SessionEvents> {
       ack: state.received,
       ...this.codecRequest(),
     });
-    try {
-      await this.handshaker.open(first, this.attemptTimeoutMs(), (ws, frame, rttMs) => {
-        if (frame.t !== 'resumed')
-          throw new TetherError('FRAME_UNEXPECTED', `expected resumed, got ${frame.t}`);
-        this.config = frame.config;
-        this.attachTransport(ws, frame.config, frame.codec, { ack: frame.ack, seq: frame.seq }, rttMs);
-        const events = this.roster.restore(state.self, state.connections, state.streams);
-        this.setState('connected');
-        this.connected();
-        this.emit('sessionConnected', { connection: state.self, recovered: true });
-        for (const e of events) this.emit(e.name, e.event as never);
-        // Media does not survive the page that made it: its streams end, the app publishes anew.
-        for (const stream of state.streams)
-          if (stream.connectionId === state.self.connectionId)
-            void this.unpublish(stream.streamId).catch(() => undefined);
-      });
-      return true;
-    } catch (err) {
-      if (this._state === 'disconnected') throw err;
-      this.channel.reset(new TetherError('DISCONNECTED', 'recovery refused'));
-      this.roster.clear();
-      this.secret = undefined;
-      this.store?.clear();
-      return false;
+    const accept = (ws: WebSocketLike, frame: ServerFrame, rttMs: number) => {
+      if (frame.t !== 'resumed')
+        throw new TetherError('FRAME_UNEXPECTED', `expected resumed, got ${frame.t}`);
+      this.config = frame.config;
+      this.attachTransport(ws, frame.config, frame.codec, { ack: frame.ack, seq: frame.seq }, rttMs);
+      const events = this.roster.restore(state.self, state.connections, state.streams);
+      this.setState('connected');
+      this.connected();
+      this.emit('sessionConnected', { connection: state.self, recovered: true });
+      for (const e of events) this.emit(e.name, e.event as never);
+      // Media does not survive the page that made it: its streams end, the app publishes anew.
+      for (const stream of state.streams)
+        if (stream.connectionId === state.self.connectionId)
+          void this.unpublish(stream.streamId).catch(() => undefined);
+    };
+    // A path that fails is retried on the policy's schedule inside the window, as for any
+    // drop: joining afresh would drop the connection the server still keeps for this page.
+    const policy = this.options.reconnectPolicy ?? new BackoffPolicy();
+    const start = this.clock.now();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.handshaker.open(first, this.attemptTimeoutMs(), accept);
+        return true;
+      } catch (err) {
+        if (this._state === 'disconnected') throw err;
+        const code = err instanceof TetherError ? err.code : 'CONNECT_FAILED';
+        const delay = isRetryable(code)
+          ? policy.nextRetryDelayMs({
+              attempt: attempt + 1,
+              elapsedMs: this.clock.now() - start,
+              windowMs: state.config.reconnectWindowMs,
+            })
+          : null;
+        if (delay === null) {
+          this.channel.reset(new TetherError('DISCONNECTED', 'recovery refused'));
+          this.roster.clear();
+          this.secret = undefined;
+          this.store?.clear();
+          if (isRetryable(code)) throw err; // never reached the server inside the window
+          return false;
+        }
+        await new Promise<void>((resolve) => this.clock.setTimeout(resolve, delay));
+      }
     }
   }
 

@@ -7,7 +7,7 @@ import { buildBrowser } from '../scripts/browser-builds.mjs';
  */
 const GZIP_BUDGET_KIB: Record<string, number> = {
   'dist/browser/tether.js': 35,
-  'dist/browser/tether.esm.js': 45,
+  'dist/browser/tether.esm.js': 50, // not minified; bundlers tree-shake what an app does not use (msgpack)
 };
 
 describe('browser builds', () => {

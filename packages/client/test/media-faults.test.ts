@@ -16,8 +16,8 @@ import {
   type AgentEvent,
   type CutKind,
   type TestServer,
-} from '../../testkit/src/index.js';
-import type { ServerOptions } from '../../server/src/index.js';
+} from '@tether/testkit';
+import type { ServerOptions } from '@tether/server';
 
 const unavailable = netnsUnavailable();
 // Never skipped: a machine without them fails here, saying what to install (.ci/run installs nftables).

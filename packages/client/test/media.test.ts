@@ -1,12 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  RtpSink,
-  RtpSource,
-  startTestServer,
-  waitFor,
-  weriftRtc,
-  type TestServer,
-} from '../../testkit/src/index.js';
+import { RtpSink, RtpSource, startTestServer, waitFor, weriftRtc, type TestServer } from '@tether/testkit';
 import type { Subscriber } from '../src/index.js';
 
 describe('real media over WebRTC (werift in Node)', () => {

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startTestServer, waitFor, type TestServer } from '../../testkit/src/index.js';
+import { startTestServer, waitFor, type TestServer } from '@tether/testkit';
 import type { Session, SessionEvents } from '../src/index.js';
 
 /** Records every event of the given names, in order, as `name:detail`. */

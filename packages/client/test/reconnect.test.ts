@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FaultProxy, hold, startTestServer, waitFor, type TestServer } from '../../testkit/src/index.js';
+import { FaultProxy, hold, startTestServer, waitFor, type TestServer } from '@tether/testkit';
 import { SESSION_EVENT_NAMES, TetherError, type Session } from '../src/index.js';
 
 /** Short timers so faults are noticed in well under a second; the defaults are 1 s / 4 s / 30 s. */

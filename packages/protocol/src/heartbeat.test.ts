@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FakeClock } from '../../testkit/src/fake-clock.js';
+import { FakeClock } from '@tether/testkit';
 import { Heartbeat } from './heartbeat.js';
 
 const INTERVAL = 1000;

@@ -2,10 +2,8 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { TetherError } from '@tether/protocol';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { verifyApiToken } from './api-token.js';
+import { createSessionId, parseSessionId, verifyApiToken, verifyToken } from '@tether/auth';
 import { TetherApi } from './client.js';
-import { createSessionId, parseSessionId } from './session-id.js';
-import { verifyToken } from './tokens.js';
 
 const apiKey = 'proj1';
 const apiSecret = 'secret-of-project-1';

@@ -18,9 +18,13 @@ import {
   type ErrorCode,
   type SessionInfo,
 } from '@tether/protocol';
-import { createApiToken } from './api-token.js';
-import { checkCredentials, describeIssues } from './credentials.js';
-import { createToken, type CreateTokenOptions } from './tokens.js';
+import {
+  checkCredentials,
+  createApiToken,
+  createToken,
+  describeIssues,
+  type CreateTokenOptions,
+} from '@tether/auth';
 
 export interface TetherApiOptions {
   /** Base URL of the Tether server, e.g. `https://tether.example.com`; routes are under `/v1`. */

@@ -1,13 +1,13 @@
-export { createToken, verifyToken, type CreateTokenOptions } from './tokens.js';
+// What an application back end signs with its project secret. Verifying is the server's job,
+// so the verifiers are exported by @tether/auth only.
 export {
+  createApiToken,
   createSessionId,
-  parseSessionId,
-  peekSessionApiKey,
+  createToken,
+  type CreateApiTokenOptions,
   type CreateSessionIdOptions,
-  type ParsedSessionId,
-} from './session-id.js';
-export { createApiToken, verifyApiToken, type CreateApiTokenOptions } from './api-token.js';
+  type CreateTokenOptions,
+} from '@tether/auth';
 export { TetherApi, type TetherApiOptions, type TokenOptions } from './client.js';
-export type { LookupSecret, VerifyOptions } from './credentials.js';
 // Re-exported so an application back end can catch and type errors without a second dependency.
 export { TetherError, type ErrorCode, type Role, type SessionInfo, type TokenClaims } from '@tether/protocol';

@@ -2,7 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { ERRORS, LIMITS, TetherError } from '@tether/protocol';
-import { createSessionId, createToken } from '@tether/server-sdk';
+import { createSessionId, createToken } from '@tether/auth';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { Project } from './projects.js';

@@ -5,7 +5,7 @@ import {
   createSessionBodySchema,
   type ErrorCode,
 } from '@tether/protocol';
-import { createSessionId, parseSessionId, verifyApiToken } from '@tether/server-sdk';
+import { createSessionId, parseSessionId, verifyApiToken } from '@tether/auth';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod/mini';
 import type { Hub } from './hub.js';

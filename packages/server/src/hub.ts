@@ -14,7 +14,7 @@ import {
   type SessionInfo,
   type TransportConfig,
 } from '@tether/protocol';
-import { parseSessionId, verifyToken } from '@tether/server-sdk';
+import { parseSessionId, verifyToken } from '@tether/auth';
 import type { Logger } from 'pino';
 import { Connection, type Link } from './connection.js';
 import type { Metrics } from './metrics.js';

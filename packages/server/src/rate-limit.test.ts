@@ -1,6 +1,6 @@
 import { LIMITS } from '@tether/protocol';
 import { describe, expect, it } from 'vitest';
-import { FakeClock } from '../../testkit/src/fake-clock.js';
+import { FakeClock } from '@tether/testkit';
 import { StrikeCounter, TokenBucket } from './rate-limit.js';
 
 const takeAll = (bucket: TokenBucket, max = 10_000) => {

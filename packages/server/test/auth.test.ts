@@ -1,8 +1,8 @@
 import { Session } from '@tether/client';
 import { ERRORS, PROTOCOL_VERSION, TetherError, errorNumber, type ErrorCode } from '@tether/protocol';
-import { createSessionId, createToken } from '@tether/server-sdk';
+import { createSessionId, createToken } from '@tether/auth';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { TEST_PROJECT, startTestServer, type TestServer } from '../../testkit/src/test-server.js';
+import { TEST_PROJECT, startTestServer, type TestServer } from '@tether/testkit';
 import { RawClient, Recorder, marker, signJwt } from './raw-client.js';
 
 /**

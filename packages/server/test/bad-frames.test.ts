@@ -10,8 +10,7 @@ import {
 import fc from 'fast-check';
 import type { ServerOptions } from '@tether/server';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FakeClock } from '../../testkit/src/fake-clock.js';
-import { startTestServer, type TestServer } from '../../testkit/src/test-server.js';
+import { FakeClock, startTestServer, type TestServer } from '@tether/testkit';
 import { RawClient, Recorder, marker, type Frame } from './raw-client.js';
 
 /**

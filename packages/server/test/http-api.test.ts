@@ -1,7 +1,7 @@
 import { apiErrorResponseSchema, sessionInfoSchema, PROTOCOL_VERSION } from '@tether/protocol';
-import { createApiToken, createSessionId, createToken } from '@tether/server-sdk';
+import { createApiToken, createSessionId, createToken } from '@tether/auth';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { TEST_PROJECT, startTestServer, type TestServer } from '../../testkit/src/test-server.js';
+import { TEST_PROJECT, startTestServer, type TestServer } from '@tether/testkit';
 import { RawClient, Recorder, marker, signJwt } from './raw-client.js';
 
 /**

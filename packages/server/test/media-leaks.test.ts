@@ -20,7 +20,7 @@ import {
   udpSocketCount,
   waitFor,
   type TestServer,
-} from '../../testkit/src/index.js';
+} from '@tether/testkit';
 import type { Room } from '../src/room.js';
 import type { Sfu } from '../src/media/sfu.js';
 

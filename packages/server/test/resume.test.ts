@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { FakeClock, startTestServer, waitFor, type TestServer } from '../../testkit/src/index.js';
+import { FakeClock, startTestServer, waitFor, type TestServer } from '@tether/testkit';
 
 /** A raw protocol client: sends frames, records frames and the close code. */
 async function raw(url: string) {

@@ -1,7 +1,7 @@
 import type { Session } from '@tether/client';
 import { errorNumber } from '@tether/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../../testkit/src/test-server.js';
+import { startTestServer, type TestServer } from '@tether/testkit';
 import { RawClient, Recorder, marker } from './raw-client.js';
 
 /**

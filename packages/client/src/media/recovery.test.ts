@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FakeClock } from '../../../testkit/src/fake-clock.js';
+import { FakeClock } from '@tether/testkit';
 import { MediaRecovery } from './recovery.js';
 
 function setup(opts: { canSignal?: boolean; failRestarts?: boolean } = {}) {
