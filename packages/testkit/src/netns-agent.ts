@@ -1,6 +1,6 @@
 /**
- * The agent of netns.ts: a Tether client (the built SDK, werift as WebRTC) in a process of its
- * own, usually inside a network namespace. Commands arrive as JSON lines on stdin
+ * The agent of netns-driver.ts: a Tether client (the built SDK, werift as WebRTC) in a process
+ * of its own, usually inside a network namespace. Commands arrive as JSON lines on stdin
  * (`{id, cmd, args}`, netns-commands.ts types each), answers go out on stdout
  * (`{re, ok, value | error}`), and so does every event it sees (`{ev, at, data}`, `at` in epoch
  * ms). Nothing else is written to stdout.

@@ -63,7 +63,7 @@ export interface AgentCommands {
     params: { url: string; sessionId: string; token: string; options?: AgentSessionOptions };
     result: { connectionId?: string };
   };
-  /** Generated RTP: one audio and one video packet every `intervalMs` (default 20), or `rate` packets/s in all. */
+  /** Generated RTP: an audio and a video packet every `intervalMs` (default 20), or `rate` packets/s. */
   publish: {
     params: { name?: string; intervalMs?: number; rate?: number; republish?: boolean };
     result: { stream: StreamInfo };
@@ -79,7 +79,7 @@ export interface AgentCommands {
   forceUnpublish: { params: { streamId: string }; result: Empty };
   leave: { params: Empty; result: Empty };
   stats: { params: Empty; result: AgentStats };
-  /** Payload counters of one kind from index `from` (negative: the last -from) on, those below `since` left out. */
+  /** Payload counters of one kind from index `from` (negative: the last -from) on, none below `since`. */
   continuity: {
     params: { sub: string; kind?: 'audio' | 'video'; from?: number; since?: number };
     result: AgentContinuity;

@@ -50,7 +50,8 @@ interface Pending {
 
 /**
  * A Tether client in its own Node process (see netns-agent.ts): `call(cmd, params)` runs a
- * command there (netns-commands.ts lists them); everything it sees comes back as events, kept in order in `events`.
+ * command there (netns-commands.ts lists them); everything it sees comes back as events, kept
+ * in order in `events`.
  */
 export class Agent implements Tracked {
   readonly layer = 'agent';
