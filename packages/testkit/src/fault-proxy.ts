@@ -148,8 +148,9 @@ class Link {
  *  - `switchPath()` makes current connections a dead path for good: nothing is ever delivered,
  *    no FIN or RST reaches either end, and senders feel the same backpressure as a blackhole's.
  * Delay and throttle apply to held bytes too, from the moment of restore: they leave as a
- * retransmission would, at the path's latency and rate. Bytes already handed to the kernel
- * before a cut may still arrive.
+ * retransmission would, at the path's latency and rate. Bytes the proxy had already written on
+ * (into a socket's buffer or the kernel's) before a cut still arrive; only what it has not yet
+ * written is held.
  */
 export class FaultProxy {
   readonly host: string;
