@@ -172,7 +172,9 @@ describe('automatic reconnection through a faulty network', () => {
     const b = await t.join(sessionId, { data: 'b' });
     const aGot = signals(a);
     const bGot = signals(b);
-    proxy.blackhole();
+    const aEvents = events(a);
+    // A lossy path on purpose: a holding blackhole (like TCP) loses nothing, leaving no gap to find.
+    proxy.blackhole({ discard: true });
     const lostUp = a.signal({ type: 'chat', data: 'up' });
     await b.signal({ type: 'chat', data: 'down' });
     await hold(50);
@@ -181,6 +183,11 @@ describe('automatic reconnection through a faulty network', () => {
     await waitFor(() => aGot.length === 2 && bGot.length === 2, 'both signals both ways');
     expect(aGot.sort()).toEqual(['a:up', 'b:down']);
     expect(bGot.sort()).toEqual(['a:up', 'b:down']);
+    // The gap was found (by whichever side saw it first) and healed by a resume.
+    expect(aEvents.filter((e) => e.startsWith('session'))).toEqual([
+      'sessionReconnecting',
+      'sessionReconnected',
+    ]);
   });
 
   it('stops reconnecting when disconnect() is called during reconnection', async () => {

@@ -1,5 +1,5 @@
 import net, { type Socket } from 'node:net';
-import { performance } from 'node:perf_hooks';
+import { endSocket, Lane, type Ending, type PathState, type Shaping } from './fault-lane.js';
 
 export interface FaultProxyOptions {
   target: { host: string; port: number };
@@ -7,186 +7,66 @@ export interface FaultProxyOptions {
   host?: string;
   /** Default 0: an ephemeral port. */
   port?: number;
+  /** What a blackhole holds per direction per connection before pushing back. Default DEFAULT_HOLD_BYTES. */
+  holdBytes?: number;
 }
 
-/** `dead` is a blackhole that `restore()` does not end: the path is gone for good (see switchPath). */
-type PathState = 'pass' | 'blackhole' | 'dead';
-type Ending = 'fin' | 'rst' | 'destroy';
-/** How a side ended while its path was down: the other side is owed it if the path comes back. */
-type Owed = 'fin' | 'rst' | null;
-
-function endSocket(s: Socket | null, how: Ending): void {
-  if (!s || s.destroyed) return;
-  if (how === 'rst') s.resetAndDestroy();
-  else if (how === 'fin') s.end();
-  else s.destroy();
-}
-
-interface Shaping {
-  delayMs: number;
-  bytesPerSecond: number;
-}
-
-/** Above this many queued bytes (delay/throttle) the source is paused, so TCP pushes back on the sender. */
-const HIGH_WATER = 256 * 1024;
-/** A throttled chunk is sliced into pieces of ~20 ms of wire time, so data trickles rather than lurches. */
-const SLICES_PER_SECOND = 50;
-
-/** One direction of a connection: delivers chunks in order after the configured delay and throttle. */
-class Lane {
-  private readonly queue: { at: number; chunk: Buffer }[] = [];
-  private timer: NodeJS.Timeout | null = null;
-  private queuedBytes = 0;
-  private awaitingDrain = false;
-  private endPending = false;
-  // Delivery time of the newest queued slice: keeps order when the delay shrinks mid-flight.
-  private lastAt = 0;
-  // When the throttled "wire" finishes sending what is already queued.
-  private wireFreeAt = 0;
-
-  constructor(
-    private readonly from: Socket,
-    private readonly to: Socket,
-    private readonly shaping: Shaping,
-  ) {
-    to.on('drain', () => {
-      this.awaitingDrain = false;
-      this.updateFlow();
-    });
-  }
-
-  push(chunk: Buffer): void {
-    const { delayMs, bytesPerSecond: rate } = this.shaping;
-    if (delayMs === 0 && rate === Infinity && this.queue.length === 0) return this.write(chunk);
-    const now = performance.now();
-    const sliceSize = rate === Infinity ? chunk.length : Math.max(1, Math.floor(rate / SLICES_PER_SECOND));
-    for (let offset = 0; offset < chunk.length; offset += sliceSize) {
-      const slice = chunk.subarray(offset, offset + sliceSize);
-      this.wireFreeAt = Math.max(now, this.wireFreeAt) + (slice.length * 1000) / rate;
-      this.lastAt = Math.max(this.wireFreeAt + delayMs, this.lastAt);
-      this.queue.push({ at: this.lastAt, chunk: slice });
-      this.queuedBytes += slice.length;
-    }
-    this.updateFlow();
-    this.schedule();
-  }
-
-  /** The source finished: pass the FIN on once everything queued before it is delivered. */
-  end(): void {
-    this.endPending = true;
-    if (this.queue.length === 0) this.finish();
-  }
-
-  /** The path went down: whatever is queued is lost. Returns whether a FIN was among it. */
-  drop(): boolean {
-    const hadEnd = this.endPending;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    this.queue.length = 0;
-    this.queuedBytes = 0;
-    this.endPending = false;
-    // Never leave the source paused: a downed path must keep reading so it can discard.
-    this.awaitingDrain = false;
-    this.updateFlow();
-    return hadEnd;
-  }
-
-  private write(chunk: Buffer): void {
-    if (!this.to.writable) return;
-    if (!this.to.write(chunk)) {
-      this.awaitingDrain = true;
-      this.updateFlow();
-    }
-  }
-
-  private finish(): void {
-    this.endPending = false;
-    if (this.to.writable) this.to.end();
-  }
-
-  private schedule(): void {
-    const head = this.queue[0];
-    if (this.timer || !head) return;
-    this.timer = setTimeout(() => this.flush(), Math.max(0, Math.ceil(head.at - performance.now())));
-  }
-
-  private flush(): void {
-    this.timer = null;
-    const now = performance.now();
-    // Timers may fire a fraction of a millisecond early; strict `<=` keeps latency ≥ the delay.
-    for (let head = this.queue[0]; head && head.at <= now; head = this.queue[0]) {
-      this.queue.shift();
-      this.queuedBytes -= head.chunk.length;
-      this.write(head.chunk);
-    }
-    if (this.queue.length === 0 && this.endPending) this.finish();
-    this.updateFlow();
-    this.schedule();
-  }
-
-  private updateFlow(): void {
-    const hold = this.queuedBytes > HIGH_WATER || this.awaitingDrain;
-    if (hold && !this.from.isPaused()) this.from.pause();
-    else if (!hold && this.from.isPaused()) this.from.resume();
-  }
-}
+/** 4 MiB: about what Linux lets a TCP send buffer grow to (net.ipv4.tcp_wmem's maximum). */
+export const DEFAULT_HOLD_BYTES = 4 * 1024 * 1024;
 
 /** One client connection and, once its path is up, its connection to the target. */
 class Link {
   upstream: Socket | null = null;
-  private toUpstream: Lane | null = null;
+  private readonly toUpstream: Lane;
   private toClient: Lane | null = null;
-  private clientOwed: Owed = null; // the client ended while the path was down
-  private upstreamOwed: Owed = null; // the target ended while the path was down
 
   constructor(
     readonly client: Socket,
     public state: PathState,
     private readonly target: () => { host: string; port: number },
     private readonly shaping: Shaping,
+    private readonly holdLimit: number,
     private readonly onGone: (link: Link) => void,
   ) {
+    this.toUpstream = new Lane(client, shaping, holdLimit, state);
     client.on('error', () => {}); // reported through 'close'
-    // Always flowing: while the path is down, bytes are read and discarded, never buffered.
-    client.on('data', (chunk: Buffer) => {
-      if (this.state === 'pass') this.toUpstream?.push(chunk);
-    });
+    client.on('data', (chunk: Buffer) => this.toUpstream.push(chunk));
     client.on('end', () => {
-      if (this.state === 'pass') return this.toUpstream?.end();
-      // Release our side so connectionCount tracks the client; the target hears nothing yet.
-      // (A client that only half-closed would see our FIN: a liberty taken on a down path.)
-      this.clientOwed = 'fin';
-      client.destroy();
+      if (this.state === 'pass') this.toUpstream.end('fin');
+      else this.endedWhileDown(client, 'fin');
     });
     client.on('close', (hadError) => {
       if (this.state === 'pass') this.closePeer(client, hadError);
-      else this.clientOwed ??= hadError ? 'rst' : 'fin';
+      else this.endedWhileDown(client, hadError ? 'rst' : 'fin');
       this.checkGone();
     });
-    // A path that is down at accept time never reaches the target: the server sees nothing.
+    // A path that is down at accept time never reaches the target: the server sees nothing
+    // until restore, when the connection is made and what the client sent is delivered.
     if (state === 'pass') this.connectUpstream();
+  }
+
+  /** Bytes held in memory for this connection, both directions. */
+  get heldBytes(): number {
+    return this.toUpstream.heldBytes + (this.toClient?.heldBytes ?? 0);
+  }
+
+  get queuedBytes(): number {
+    return this.toUpstream.queuedBytes + (this.toClient?.queuedBytes ?? 0);
   }
 
   setState(next: PathState): void {
     if (this.state === 'dead' || next === this.state) return;
-    const wasPassing = this.state === 'pass';
     this.state = next;
-    if (wasPassing) {
-      // In-flight data is lost with the path, and so is an in-flight FIN (delivered on restore).
-      if (this.toUpstream?.drop()) this.clientOwed ??= 'fin';
-      if (this.toClient?.drop()) this.upstreamOwed ??= 'fin';
-    } else if (next === 'pass') {
-      if (!this.upstream && !this.client.destroyed) this.connectUpstream();
-      // Ends that happened while the path was down arrive now, like retransmitted FINs/RSTs.
-      if (this.clientOwed) endSocket(this.upstream, this.clientOwed);
-      if (this.upstreamOwed) endSocket(this.client, this.upstreamOwed);
-      this.checkGone();
-    }
+    if (next === 'pass' && !this.upstream && !this.client.destroyed) this.connectUpstream();
+    // In-flight bytes, and ends that happened while the path was down, go or come back with it.
+    this.toUpstream.setMode(next);
+    this.toClient?.setMode(next);
+    this.checkGone();
   }
 
-  /** Ends both sides at once; anything still queued by delay or throttle is dropped. */
+  /** Ends both sides at once; anything queued by delay or throttle, or held by a blackhole, is dropped. */
   terminate(how: Ending): void {
-    this.toUpstream?.drop();
+    this.toUpstream.drop();
     this.toClient?.drop();
     endSocket(this.client, how);
     endSocket(this.upstream, how);
@@ -197,22 +77,40 @@ class Link {
     const up = net.connect({ host, port, allowHalfOpen: true });
     this.upstream = up;
     up.setNoDelay(true);
-    this.toUpstream = new Lane(this.client, up, this.shaping);
-    this.toClient = new Lane(up, this.client, this.shaping);
+    this.toUpstream.attach(up);
+    const toClient = new Lane(up, this.shaping, this.holdLimit, this.state);
+    toClient.attach(this.client);
+    this.toClient = toClient;
     up.on('error', () => {}); // reported through 'close'; a refused target resets the client
-    up.on('data', (chunk: Buffer) => {
-      if (this.state === 'pass') this.toClient?.push(chunk);
-    });
+    up.on('data', (chunk: Buffer) => toClient.push(chunk));
     up.on('end', () => {
-      if (this.state === 'pass') return this.toClient?.end();
-      this.upstreamOwed = 'fin';
-      up.destroy();
+      if (this.state === 'pass') toClient.end('fin');
+      else this.endedWhileDown(up, 'fin');
     });
     up.on('close', (hadError) => {
       if (this.state === 'pass') this.closePeer(up, hadError);
-      else this.upstreamOwed ??= hadError ? 'rst' : 'fin';
+      else this.endedWhileDown(up, hadError ? 'rst' : 'fin');
       this.checkGone();
     });
+  }
+
+  /**
+   * One side ended while the path was down: its end waits behind what it sent, for a restore
+   * (never, on a dead path). Our side of it is released so connectionCount tracks the client;
+   * what was held for it cannot be delivered any more. (A side that only half-closed would see
+   * our FIN: a liberty taken on a down path.)
+   */
+  private endedWhileDown(side: Socket, how: 'fin' | 'rst'): void {
+    if (side === this.client && !this.upstream) {
+      // A connection that never got through: given up on, it is never made.
+      this.toUpstream.drop();
+    } else {
+      const [fromSide, toSide] =
+        side === this.client ? [this.toUpstream, this.toClient] : [this.toClient, this.toUpstream];
+      fromSide?.end(how);
+      toSide?.drop();
+    }
+    side.destroy();
   }
 
   /** On a live path a socket's end reaches its peer: an RST as an RST, a local destroy as a close. */
@@ -225,15 +123,34 @@ class Link {
   }
 
   private checkGone(): void {
-    if (this.client.destroyed && (!this.upstream || this.upstream.destroyed)) this.onGone(this);
+    if (!this.client.destroyed || (this.upstream && !this.upstream.destroyed)) return;
+    this.toUpstream.drop();
+    this.toClient?.drop();
+    this.onGone(this);
   }
 }
 
 /**
  * A fault-injecting TCP proxy for integration tests: real loopback sockets, with switches for
  * the ways networks fail — blackholes, resets, clean closes, latency, throttling, path switches,
- * refused connections and moved servers. The proxy terminates TCP on both sides, so "dropped"
- * means the proxy reads and discards; bytes already handed to the kernel may still arrive.
+ * refused connections and moved servers.
+ *
+ * The proxy terminates TCP on both sides, so it stands in for what a real network and the
+ * senders' kernels would do between them:
+ *  - `blackhole()` behaves like an outage under TCP: nothing arrives, nothing closes, and what
+ *    each side sends is held — as its TCP would keep unacknowledged bytes to retransmit — then
+ *    delivered exactly once, in order, on `restore()`, followed by any FIN or RST sent meanwhile.
+ *    The hold is bounded like a socket buffer: past `holdBytes` (default DEFAULT_HOLD_BYTES,
+ *    4 MiB per direction per connection) the proxy stops reading, so the sender's kernel
+ *    buffers fill and its writes back up; nothing is ever silently dropped.
+ *  - `blackhole({ discard: true })` is a lossy path on purpose: bytes are read and thrown away
+ *    (a FIN or RST is still owed and arrives on restore), so a sender is never stalled.
+ *  - `switchPath()` makes current connections a dead path for good: nothing is ever delivered,
+ *    no FIN or RST reaches either end, and senders feel the same backpressure as a blackhole's.
+ * Delay and throttle apply to held bytes too, from the moment of restore: they leave as a
+ * retransmission would, at the path's latency and rate. Bytes the proxy had already written on
+ * (into a socket's buffer or the kernel's) before a cut still arrive; only what it has not yet
+ * written is held.
  */
 export class FaultProxy {
   readonly host: string;
@@ -248,6 +165,7 @@ export class FaultProxy {
   private constructor(
     private readonly server: net.Server,
     target: { host: string; port: number },
+    private readonly holdBytes: number,
   ) {
     const address = server.address() as net.AddressInfo;
     this.host = address.address;
@@ -258,6 +176,9 @@ export class FaultProxy {
   }
 
   static async start(opts: FaultProxyOptions): Promise<FaultProxy> {
+    const holdBytes = opts.holdBytes ?? DEFAULT_HOLD_BYTES;
+    if (!(holdBytes > 0 && holdBytes < Infinity))
+      throw new RangeError(`holdBytes: ${holdBytes}: pass a finite number of bytes > 0`);
     // allowHalfOpen: a client's FIN is forwarded, not answered by the proxy on the server's behalf.
     const server = net.createServer({ allowHalfOpen: true, noDelay: true });
     await new Promise<void>((resolve, reject) => {
@@ -267,7 +188,7 @@ export class FaultProxy {
         resolve();
       });
     });
-    return new FaultProxy(server, opts.target);
+    return new FaultProxy(server, opts.target, holdBytes);
   }
 
   /** Number of currently open client-side sockets (dead paths included). */
@@ -277,19 +198,41 @@ export class FaultProxy {
     return n;
   }
 
-  /** Drop all bytes both ways on current connections without closing them; new ones too unless 'pass'. */
-  blackhole(opts: { newConnections?: 'blackhole' | 'pass' } = {}): void {
-    for (const link of this.links) link.setState('blackhole');
-    this.newState = opts.newConnections === 'pass' ? 'pass' : 'blackhole';
+  /** Bytes held in memory by blackholes, all connections and directions together. */
+  get heldBytes(): number {
+    let n = 0;
+    for (const link of this.links) n += link.heldBytes;
+    return n;
   }
 
-  /** End the blackhole: surviving connections carry new bytes again; those sent meanwhile are lost. */
+  /** Bytes waiting out a delay or throttle, all connections and directions together. */
+  get queuedBytes(): number {
+    let n = 0;
+    for (const link of this.links) n += link.queuedBytes;
+    return n;
+  }
+
+  /**
+   * Cut current connections without closing them, and new ones too unless `newConnections` is
+   * 'pass' (they are accepted, but reach the target only on restore). Bytes are held for
+   * restore, or with `discard: true` thrown away.
+   */
+  blackhole(opts: { newConnections?: 'blackhole' | 'pass'; discard?: boolean } = {}): void {
+    const state = opts.discard ? 'discard' : 'blackhole';
+    for (const link of this.links) link.setState(state);
+    this.newState = opts.newConnections === 'pass' ? 'pass' : state;
+  }
+
+  /** End the blackhole: what was held is delivered, then the connections carry new bytes again. */
   restore(): void {
     this.newState = 'pass';
     for (const link of this.links) link.setState('pass');
   }
 
-  /** RST both sides of every connection. A dead path (switchPath) cannot carry an RST: it is left alone. */
+  /**
+   * RST both sides of every connection, dropping what a blackhole held. A dead path
+   * (switchPath) cannot carry an RST: it is left alone.
+   */
   reset(): void {
     for (const link of this.links) if (link.state !== 'dead') link.terminate('rst');
   }
@@ -351,6 +294,7 @@ export class FaultProxy {
       this.newState,
       () => this.target,
       this.shaping,
+      this.holdBytes,
       (l) => this.links.delete(l),
     );
     this.links.add(link);

@@ -1,19 +1,27 @@
-export { FaultProxy, type FaultProxyOptions } from './fault-proxy.js';
+export { FaultProxy, DEFAULT_HOLD_BYTES, type FaultProxyOptions } from './fault-proxy.js';
 export { FakeClock } from './fake-clock.js';
 export { startTestServer, TEST_PROJECT, type TestServer } from './test-server.js';
 export { waitFor, hold } from './wait.js';
 export { RtpSource, RtpSink, weriftRtc } from './rtp-source.js';
+export { Netns, netnsUnavailable, type CutKind } from './netns.js';
 export {
-  Netns,
   Agent,
   startNetnsClient,
-  destroyAllNetns,
-  netnsUnavailable,
-  udpSocketCount,
-  now,
   type NetnsClient,
   type AgentEvent,
   type AgentOptions,
-  type CutKind,
-} from './netns.js';
+  type CallArgs,
+} from './netns-driver.js';
+export { destroyAllNetns, now } from './netns-process.js';
+export { udpSocketCount } from './udp-sockets.js';
+export type {
+  AgentCommands,
+  AgentCommand,
+  AgentParams,
+  AgentResult,
+  AgentStats,
+  AgentSubStats,
+  AgentContinuity,
+  AgentSessionOptions,
+} from './netns-commands.js';
 export { pageSockets } from './page-sockets.js';

@@ -1,8 +1,9 @@
 /**
- * The agent of netns.ts: a Tether client (the built SDK, werift as WebRTC) in a process of its
- * own, usually inside a network namespace. Commands arrive as JSON lines on stdin
- * (`{id, cmd, args}`), answers go out on stdout (`{re, ok, value | error}`), and so does every
- * event it sees (`{ev, at, data}`, `at` in epoch ms). Nothing else is written to stdout.
+ * The agent of netns-driver.ts: a Tether client (the built SDK, werift as WebRTC) in a process
+ * of its own, usually inside a network namespace. Commands arrive as JSON lines on stdin
+ * (`{id, cmd, args}`, netns-commands.ts types each), answers go out on stdout
+ * (`{re, ok, value | error}`), and so does every event it sees (`{ev, at, data}`, `at` in epoch
+ * ms). Nothing else is written to stdout.
  */
 import dns from 'node:dns';
 import net from 'node:net';
@@ -16,12 +17,20 @@ import {
   type Subscriber,
 } from '@tether/client';
 import { RTCPeerConnection } from 'werift';
-import { udpSocketCount } from './netns.js';
+import type {
+  AgentCommand,
+  AgentHandlers,
+  AgentReply,
+  AgentRequest,
+  AgentResult,
+  AgentSubStats,
+} from './netns-commands.js';
+import { udpSocketCount } from './udp-sockets.js';
 import { RtpSink, RtpSource } from './rtp-source.js';
 
 const now = () => performance.timeOrigin + performance.now();
 
-function send(msg: object): void {
+function send(msg: AgentReply | { ev: string; at: number; data: object }): void {
   process.stdout.write(JSON.stringify(msg) + '\n');
 }
 function emit(ev: string, data: object = {}): void {
@@ -158,7 +167,7 @@ async function waitStream(streamId: string, timeoutMs = 10_000): Promise<StreamI
   }
 }
 
-function subStats(sub: Sub) {
+function subStats(sub: Sub): AgentSubStats {
   return {
     streamId: sub.streamId,
     state: sub.subscriber.state,
@@ -175,15 +184,13 @@ function subStats(sub: Sub) {
 }
 
 /** Active handles by kind (ref'd ones: process.getActiveResourcesInfo) and every open UDP socket. */
-function resources(): Record<string, number> {
-  const counts: Record<string, number> = { udpSockets: udpSocketCount() };
+function resources(): AgentResult<'resources'> {
+  const counts: AgentResult<'resources'> = { udpSockets: udpSocketCount() };
   for (const r of process.getActiveResourcesInfo()) counts[r] = (counts[r] ?? 0) + 1;
   return counts;
 }
 
-type Args = Record<string, any>;
-
-const commands: Record<string, (a: Args) => unknown> = {
+const commands: AgentHandlers = {
   async join(a) {
     if (session) throw new Error('already joined');
     const s = new Session({
@@ -286,7 +293,7 @@ const commands: Record<string, (a: Args) => unknown> = {
   },
 
   stats() {
-    const out: Record<string, unknown> = {
+    return {
       session: session?.state ?? 'none',
       connectionId: session?.connection?.connectionId,
       publisher: publisher ? { state: publisher.state, streamId: publisher.stream?.streamId } : null,
@@ -295,7 +302,6 @@ const commands: Record<string, (a: Args) => unknown> = {
       peerConnections: pcs.size,
       subs: Object.fromEntries([...subs.values()].map((s) => [s.key, subStats(s)])),
     };
-    return out;
   },
 
   /**
@@ -358,13 +364,15 @@ const commands: Record<string, (a: Args) => unknown> = {
 
 const lines = createInterface({ input: process.stdin });
 lines.on('line', (line) => {
-  let msg: { id: number; cmd: string; args?: Args };
+  let msg: AgentRequest;
   try {
     msg = JSON.parse(line);
   } catch {
     return;
   }
-  const fn = commands[msg.cmd];
+  const known = Object.hasOwn(commands, msg.cmd);
+  // Each handler takes its own command's params; the driver typed them against the same map.
+  const fn = known ? (commands[msg.cmd as AgentCommand] as (params: unknown) => unknown) : undefined;
   Promise.resolve()
     .then(() => {
       if (!fn) throw Object.assign(new Error(`unknown command ${msg.cmd}`), { code: 'UNKNOWN_COMMAND' });
