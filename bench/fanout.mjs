@@ -12,16 +12,20 @@
  * (performance.timeOrigin + performance.now(), carried in the payload). See bench/README.md
  * for the method, the options used and how to read the output.
  */
-import { fork } from 'node:child_process';
 import { createServer } from 'node:http';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { clearInterval, setInterval } from 'node:timers';
-import { parseArgs } from 'node:util';
 import { createRequire } from 'node:module';
+import { childRole, exitOnInterrupt, forkChild, serveParent } from './lib/child.mjs';
+import { cliOptions } from './lib/cli.mjs';
+import { createLog } from './lib/log.mjs';
+import { BENCH_PROJECT as PROJECT } from './lib/project.mjs';
+import { floorRank, median } from './lib/stats.mjs';
+import { compareCells, formatTable } from './lib/table.mjs';
+import { epochMs as now, sleep } from './lib/time.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
-const PROJECT = { apiKey: 'bench-project', apiSecret: 'bench-secret-not-for-production-0123456789' };
 const ROOM = 'bench-room';
 const SIGNAL_TYPE = 'bench';
 const PAYLOAD_BYTES = 100;
@@ -31,10 +35,7 @@ const SENDER_BURST = 80;
 /** A phase that makes no progress for this long is abandoned and reported as incomplete. */
 const STALL_MS = 20_000;
 
-const now = () => performance.timeOrigin + performance.now();
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const log = (...a) =>
-  process.stderr.write(`[fanout ${(performance.now() / 1000).toFixed(1).padStart(6)}s] ${a.join(' ')}\n`);
+const log = createLog('fanout', 0);
 
 // =====================================================================================
 // server child
@@ -66,74 +67,29 @@ async function serve(kind) {
 
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   loopDelay.enable();
-  process.on('message', async (msg) => {
-    if (msg.cmd === 'cpu') {
-      const c = process.cpuUsage();
-      // Event-loop delay since the previous call (max, ms): how long the server went without reading its sockets.
-      const loopDelayMaxMs = loopDelay.max / 1e6;
-      loopDelay.reset();
-      process.send({ re: msg.id, cpuUs: c.user + c.system, rss: process.memoryUsage().rss, loopDelayMaxMs });
-    } else if (msg.cmd === 'close') {
-      await close();
-      process.send({ re: msg.id, closed: true }, () => process.exit(0));
-    }
-  });
-  process.on('disconnect', () => process.exit(0));
-  process.send({ ready: true, url });
+  serveParent(
+    { url },
+    {
+      cpu() {
+        const c = process.cpuUsage();
+        // Event-loop delay since the previous call (max, ms): how long the server went without reading its sockets.
+        const loopDelayMaxMs = loopDelay.max / 1e6;
+        loopDelay.reset();
+        return { cpuUs: c.user + c.system, rss: process.memoryUsage().rss, loopDelayMaxMs };
+      },
+      async close() {
+        await close();
+        return { closed: true };
+      },
+    },
+  );
 }
 
-/** Server children alive now, killed (by pid, only ours) if the bench is interrupted. */
-const children = new Set();
-
+/** The server of one system in a child process of its own; stopped by `stop()`, killed if the bench exits. */
 function startChild(kind) {
   // FANOUT_SERVER_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", is passed to the server children's node.
   const execArgv = (process.env.FANOUT_SERVER_ARGS ?? '').split(' ').filter(Boolean);
-  const child = fork(SELF, ['--serve', kind], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  let nextId = 1;
-  const waiting = new Map();
-  let exited = false;
-  const exit = new Promise((resolve) =>
-    child.once('exit', (code, signal) => ((exited = true), resolve({ code, signal }))),
-  );
-  const ready = new Promise((resolve, reject) => {
-    child.on('message', (msg) => {
-      if (msg.ready) resolve(msg.url);
-      else if (msg.re && waiting.has(msg.re)) {
-        waiting.get(msg.re)(msg);
-        waiting.delete(msg.re);
-      }
-    });
-    exit.then(({ code, signal }) =>
-      reject(new Error(`${kind} server exited (${code ?? signal}) before it was ready`)),
-    );
-  });
-  const call = (cmd) =>
-    new Promise((resolve, reject) => {
-      if (exited) return reject(new Error(`${kind} server is gone`));
-      const id = nextId++;
-      waiting.set(id, resolve);
-      child.send({ cmd, id });
-    });
-  return {
-    child,
-    ready,
-    cpu: () => call('cpu'),
-    async stop() {
-      if (exited) return;
-      call('close').catch(() => undefined);
-      let timer;
-      const timeout = new Promise((resolve) => (timer = setTimeout(() => resolve('timeout'), 30_000)));
-      const outcome = await Promise.race([exit, timeout]);
-      clearTimeout(timer);
-      if (outcome === 'timeout') {
-        log(`${kind} server did not exit in 30 s; killing pid ${child.pid}`);
-        child.kill('SIGKILL');
-        await exit;
-      }
-    },
-  };
+  return forkChild(SELF, 'server', [kind], { execArgv, label: `${kind} server`, log });
 }
 
 // =====================================================================================
@@ -454,7 +410,6 @@ async function runPhase(clients, senders, n, { mode, messages, window = 0, rate 
   const clientCpu = process.cpuUsage(clientCpu0);
   const serverCpu1 = await cpu();
   const lat = p.lat.subarray(0, p.delivered).sort();
-  const pct = (q) => (lat.length ? lat[Math.min(lat.length - 1, Math.floor(q * lat.length))] : NaN);
   const elapsedS = p.delivered > 0 ? (p.lastDelivery - p.firstSend) / 1000 : NaN;
   return {
     complete,
@@ -466,8 +421,8 @@ async function runPhase(clients, senders, n, { mode, messages, window = 0, rate 
     elapsedS,
     deliveriesPerS: p.delivered / elapsedS,
     messagesPerS: p.completed / elapsedS,
-    p50: pct(0.5),
-    p99: pct(0.99),
+    p50: floorRank(lat, 0.5),
+    p99: floorRank(lat, 0.99),
     max: lat.length ? lat[lat.length - 1] : NaN,
     serverCpuUsPerDelivery: (serverCpu1.cpuUs - serverCpu0.cpuUs) / Math.max(1, p.delivered),
     clientCpuUsPerDelivery: (clientCpu.user + clientCpu.system) / Math.max(1, p.delivered),
@@ -477,23 +432,14 @@ async function runPhase(clients, senders, n, { mode, messages, window = 0, rate 
   };
 }
 
-const median = (xs) => {
-  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (!s.length) return NaN;
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-
 /** One system at one N, connected: its server child, its N clients and their senders. */
 async function setUp(key, n, cfg) {
   const sys = SYSTEMS[key];
   const tag = `${sys.label} N=${n}`;
-  const server = startChild(key);
+  const server = await startChild(key);
   try {
-    const url = await server.ready;
-    log(
-      `${tag}: server pid ${server.child.pid} at ${url}; connecting ${n} clients, ${cfg.concurrency} at a time`,
-    );
+    const { url } = server.info;
+    log(`${tag}: server pid ${server.pid} at ${url}; connecting ${n} clients, ${cfg.concurrency} at a time`);
     const t0 = performance.now();
     let lastLog = t0;
     clientLoopDelay.reset();
@@ -503,7 +449,7 @@ async function setUp(key, n, cfg) {
         lastLog = t;
         const clientLag = clientLoopDelay.max / 1e6;
         clientLoopDelay.reset();
-        server.cpu().then(
+        server.call('cpu').then(
           (c) =>
             log(
               `${tag}: connected ${k}/${n} (${((t - t0) / 1000).toFixed(1)} s), ` +
@@ -515,7 +461,7 @@ async function setUp(key, n, cfg) {
     });
     const connectS = (performance.now() - t0) / 1000;
     await sleep(500); // let the join traffic (presence) drain
-    const { loopDelayMaxMs: connectLoopDelayMaxMs } = await server.cpu();
+    const { loopDelayMaxMs: connectLoopDelayMaxMs } = await server.call('cpu');
     log(
       `${tag}: connected in ${connectS.toFixed(1)} s; loop delay max server ${connectLoopDelayMaxMs.toFixed(0)} ms, clients ${(clientLoopDelay.max / 1e6).toFixed(0)} ms`,
     );
@@ -528,7 +474,7 @@ async function setUp(key, n, cfg) {
       senders: new Senders(n),
       connectS,
       connectLoopDelayMaxMs,
-      cpu: () => server.cpu(),
+      cpu: () => server.call('cpu'),
       reps: [],
     };
   } catch (err) {
@@ -695,8 +641,6 @@ async function benchPair(systems, n, cfg, { interleave, flip }) {
 
 const fmtInt = (x) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : 'n/a');
 const fmtMs = (x) => (Number.isFinite(x) ? x.toFixed(2) : 'n/a');
-const fmtRatio = (a, b) =>
-  Number.isFinite(a) && Number.isFinite(b) && b !== 0 ? `${(a / b).toFixed(2)}×` : 'n/a';
 
 function table(results, cfgs) {
   const rows = [];
@@ -724,13 +668,7 @@ function table(results, cfgs) {
       if (key === 'deliveriesPerS') label = `deliveries/s (window ${c.window} msg)`;
       if (key === 'pacedP50' || key === 'pacedP99')
         label = name.replace('paced', `paced ${fmtInt(c.pacedRate)} msg/s`);
-      rows.push([
-        String(n),
-        label,
-        t ? fmt(t[key]) : 'n/a',
-        s ? fmt(s[key]) : 'n/a',
-        fmtRatio(t?.[key], s?.[key]),
-      ]);
+      rows.push([String(n), label, ...compareCells(t?.[key], s?.[key], fmt)]);
     }
     const check = (x) => {
       if (!x) return 'n/a';
@@ -739,17 +677,15 @@ function table(results, cfgs) {
     };
     rows.push([String(n), 'complete/dup/missing/rej/drops/retries', check(t), check(s), '']);
   }
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (r) => r.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line), ...notes].join('\n');
+  const align = ['left', 'left', 'right', 'right', 'right'];
+  return [formatTable(header, rows, { align }), ...notes].join('\n');
 }
 
 // =====================================================================================
 // main
 // =====================================================================================
 
-function usage() {
-  return `usage: node bench/fanout.mjs [options]   (run \`npm run build\` first)
+const USAGE = `usage: node bench/fanout.mjs [options]   (run \`npm run build\` first)
   --clients 100,1000     client counts N (one session / room of N each)
   --systems tether,socketio
   --reps 3               repetitions per (system, N); medians are reported
@@ -761,53 +697,39 @@ function usage() {
   --interleave           connect both systems, then alternate their repetitions (default: one system at a time)
   --json                 also print a JSON summary after the table
 `;
-}
+
+const OPTIONS = {
+  clients: { type: 'integers', min: 1, default: [100, 1000] },
+  systems: { type: 'list', choices: ['tether', 'socketio'], default: ['tether', 'socketio'] },
+  reps: { type: 'integer', min: 1, default: 3 },
+  messages: { type: 'integer', min: 1 },
+  window: { type: 'integer', min: 1 },
+  'paced-deliveries': { type: 'number', default: 10_000 },
+  'paced-seconds': { type: 'number', default: 3 },
+  concurrency: { type: 'integer', min: 1, default: 20 },
+  json: { type: 'boolean' },
+  interleave: { type: 'boolean' },
+};
 
 async function main() {
+  const values = cliOptions(OPTIONS, USAGE);
   clientLoopDelay.enable();
-  const { values } = parseArgs({
-    options: {
-      clients: { type: 'string', default: '100,1000' },
-      systems: { type: 'string', default: 'tether,socketio' },
-      reps: { type: 'string', default: '3' },
-      messages: { type: 'string' },
-      window: { type: 'string' },
-      'paced-deliveries': { type: 'string', default: '10000' },
-      'paced-seconds': { type: 'string', default: '3' },
-      concurrency: { type: 'string', default: '20' },
-      json: { type: 'boolean', default: false },
-      interleave: { type: 'boolean', default: false },
-      help: { type: 'boolean', default: false },
-    },
-  });
-  if (values.help) {
-    process.stdout.write(usage());
-    return;
-  }
-  const ns = values.clients.split(',').map((x) => parseInt(x, 10));
-  const systems = values.systems.split(',').map((x) => x.trim());
-  for (const s of systems)
-    if (!SYSTEMS[s]) throw new Error(`unknown system ${s}; use tether and/or socketio`);
-  if (ns.some((n) => !(n >= 1))) throw new Error(`bad --clients ${values.clients}`);
+  const ns = values.clients;
+  const systems = values.systems;
 
   const cfgs = new Map();
   for (const n of ns) {
-    const messages = values.messages
-      ? parseInt(values.messages, 10)
-      : n <= 100
-        ? 1000
-        : Math.max(200, Math.round(100_000 / n));
-    const window = values.window ? parseInt(values.window, 10) : Math.max(2, Math.round(4000 / n));
-    const pacedRate = Math.max(1, parseFloat(values['paced-deliveries']) / n);
-    const pacedSeconds = parseFloat(values['paced-seconds']);
+    const messages = values.messages ?? (n <= 100 ? 1000 : Math.max(200, Math.round(100_000 / n)));
+    const window = values.window ?? Math.max(2, Math.round(4000 / n));
+    const pacedRate = Math.max(1, values['paced-deliveries'] / n);
     cfgs.set(n, {
       messages,
       window,
       warmup: Math.max(20, Math.round(messages / 4)),
       pacedRate,
-      pacedMessages: Math.max(10, Math.round(pacedRate * pacedSeconds)),
-      reps: parseInt(values.reps, 10),
-      concurrency: parseInt(values.concurrency, 10),
+      pacedMessages: Math.max(10, Math.round(pacedRate * values['paced-seconds'])),
+      reps: values.reps,
+      concurrency: values.concurrency,
     });
   }
   const os = await import('node:os');
@@ -817,11 +739,7 @@ async function main() {
     `node ${process.version}, ${cores} cores, load average ${loadBefore.toFixed(2)}, N = ${ns.join(', ')}, systems = ${systems.join(', ')}`,
   );
 
-  const onSignal = () => {
-    for (const c of children) c.kill('SIGKILL');
-    process.exit(130);
-  };
-  process.once('SIGINT', onSignal);
+  exitOnInterrupt();
 
   const results = new Map();
   const t0 = performance.now();
@@ -835,7 +753,6 @@ async function main() {
     );
     await sleep(500);
   }
-  process.off('SIGINT', onSignal);
 
   const out = [];
   const sioVersion = createRequire(import.meta.url)('socket.io/package.json').version;
@@ -915,5 +832,6 @@ async function main() {
 }
 
 // Entry point, last so that every const above is initialised: a server child, or the bench.
-if (process.argv[2] === '--serve') await serve(process.argv[3]);
+const child = childRole();
+if (child) await serve(child.args[0]);
 else await main();

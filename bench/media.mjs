@@ -18,35 +18,36 @@
  * bench/README.md explains each column.
  */
 import { Buffer } from 'node:buffer';
-import { fork } from 'node:child_process';
 import dgram from 'node:dgram';
-import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { setImmediate, setInterval } from 'node:timers';
-import { parseArgs } from 'node:util';
 import { Agent, Netns, destroyAllNetns, netnsUnavailable } from '@tether/testkit';
+import { childRole, exitOnInterrupt, forkChild, serveParent } from './lib/child.mjs';
+import { cliOptions } from './lib/cli.mjs';
+import { createLog } from './lib/log.mjs';
+import { BENCH_PROJECT as PROJECT } from './lib/project.mjs';
+import { finiteSorted, mean, nearestRank } from './lib/stats.mjs';
+import { formatRatio, formatTable, ratio } from './lib/table.mjs';
+import { epochMs as now, sleep } from './lib/time.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
-const PROJECT = { apiKey: 'bench-project', apiSecret: 'bench-secret-not-for-production-0123456789' };
-const now = () => performance.timeOrigin + performance.now();
-const sleep = (ms) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
 // =====================================================================================
 // children: the Tether server, and the three parts of the plain UDP forwarder
 // =====================================================================================
 
-/** Answers {cmd:'stats'} with its CPU time and forwarded packets, {cmd:'close'} by exiting. */
-function serveStats(forwarded, close) {
-  process.on('message', async (msg) => {
-    if (msg.cmd === 'stats') {
+/** Ready with `info`; answers {cmd:'stats'} with its CPU time and forwarded packets, {cmd:'close'} by exiting. */
+function serveStats(info, forwarded, close) {
+  serveParent(info, {
+    stats() {
       const c = process.cpuUsage();
-      process.send({ re: msg.id, at: now(), cpuUs: c.user + c.system, forwarded: forwarded() });
-    } else if (msg.cmd === 'close') {
+      return { at: now(), cpuUs: c.user + c.system, forwarded: forwarded() };
+    },
+    async close() {
       await close();
-      process.send({ re: msg.id }, () => process.exit(0));
-    }
+      return {};
+    },
   });
-  process.on('disconnect', () => process.exit(0));
 }
 
 async function child(role, args) {
@@ -65,8 +66,7 @@ async function child(role, args) {
       for (const room of server.hub.rooms.values()) n += room.media.sfu?.stats().packetsOut ?? 0;
       return n;
     };
-    serveStats(forwarded, () => server.close());
-    process.send({ ready: true, port: server.port });
+    serveStats({ port: server.port }, forwarded, () => server.close());
   } else if (role === 'plain-forwarder') {
     // Receives from one sender, sends each datagram to every receiver: the least a forwarder does.
     const receivers = JSON.parse(args[0]);
@@ -78,10 +78,10 @@ async function child(role, args) {
     });
     await new Promise((r) => sock.bind(0, '127.0.0.1', r));
     serveStats(
+      { port: sock.address().port },
       () => forwarded,
       () => sock.close(),
     );
-    process.send({ ready: true, port: sock.address().port });
   } else if (role === 'plain-receivers') {
     const n = Number(args[0]);
     const socks = [];
@@ -91,8 +91,7 @@ async function child(role, args) {
       await new Promise((r) => s.bind(0, '127.0.0.1', r));
       socks.push(s);
     }
-    process.send({ ready: true, ports: socks.map((s) => s.address().port) });
-    process.on('disconnect', () => process.exit(0));
+    serveParent({ ports: socks.map((s) => s.address().port) });
   } else if (role === 'plain-sender') {
     // Paced like the Tether publisher agent: a 1 ms timer that catches up with `rate` per second
     // (at most 200 per tick); RTP-sized datagrams. rate 0: flat out (as fast as sends complete).
@@ -119,42 +118,12 @@ async function child(role, args) {
       };
       more();
     }
-    process.on('message', (msg) => process.send({ re: msg.id, sent }));
-    process.on('disconnect', () => process.exit(0));
-    process.send({ ready: true });
+    serveParent({}, { count: () => ({ sent }) });
   }
 }
 
 /** A child of this file, with request/answer over IPC. */
-async function spawnChild(role, ...args) {
-  const proc = fork(SELF, ['--role', role, ...args.map(String)], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  let nextId = 1;
-  const waiting = new Map();
-  const ready = new Promise((resolve, reject) => {
-    proc.once('exit', (code) => reject(new Error(`${role} exited (${code})`)));
-    proc.on('message', (msg) => {
-      if (msg.ready) resolve(msg);
-      else if (msg.re !== undefined) waiting.get(msg.re)?.(msg);
-    });
-  });
-  const info = await ready;
-  return {
-    info,
-    pid: proc.pid,
-    call(cmd) {
-      const id = nextId++;
-      return new Promise((resolve) => {
-        waiting.set(id, resolve);
-        proc.send({ id, cmd });
-      });
-    },
-    kill() {
-      proc.kill('SIGKILL');
-    },
-  };
-}
+const spawnChild = (role, ...args) => forkChild(SELF, role, args);
 
 // =====================================================================================
 // the bench
@@ -171,38 +140,32 @@ async function main() {
   --quick          3 cuts per target, N = 5 and 10, 3 s windows (~2 min)
   --json           a JSON summary on stdout after the tables
 `;
-  const { values: opt } = parseArgs({
-    options: {
-      cuts: { type: 'string' },
-      'cut-ms': { type: 'string', default: '3000' },
-      subscribers: { type: 'string' },
-      rate: { type: 'string', default: '2000' },
-      window: { type: 'string' },
-      part: { type: 'string', default: 'both' },
-      quick: { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
+  const opt = cliOptions(
+    {
+      cuts: { type: 'integer' },
+      'cut-ms': { type: 'number', default: 3000 },
+      subscribers: { type: 'integers', min: 1 },
+      rate: { type: 'number', default: 2000 },
+      window: { type: 'number' },
+      part: { type: 'string', choices: ['recovery', 'forwarding', 'both'], default: 'both' },
+      quick: { type: 'boolean' },
+      json: { type: 'boolean' },
     },
-  });
-  if (opt.help) {
-    process.stdout.write(USAGE);
-    return;
-  }
-  const CUTS = Number(opt.cuts ?? (opt.quick ? 3 : 10));
-  const CUT_MS = Number(opt['cut-ms']);
-  const NS = (opt.subscribers ?? (opt.quick ? '5,10' : '5,10,20')).split(',').map(Number);
-  const RATE = Number(opt.rate);
-  const WINDOW_MS = Number(opt.window ?? (opt.quick ? 3 : 4)) * 1000;
+    USAGE,
+  );
+  const CUTS = opt.cuts ?? (opt.quick ? 3 : 10);
+  const CUT_MS = opt['cut-ms'];
+  const NS = opt.subscribers ?? (opt.quick ? [5, 10] : [5, 10, 20]);
+  const RATE = opt.rate;
+  const WINDOW_MS = (opt.window ?? (opt.quick ? 3 : 4)) * 1000;
   const parts = opt.part === 'both' ? ['recovery', 'forwarding'] : [opt.part];
 
-  const T0 = now();
-  const log = (...a) =>
-    process.stderr.write(`[media ${((now() - T0) / 1000).toFixed(1).padStart(6)}s] ${a.join(' ')}\n`);
+  const log = createLog('media');
   const summary = { machine: { cpus: (await import('node:os')).cpus().length, node: process.version } };
   const cleanup = async () => {
     await destroyAllNetns().catch(() => undefined);
   };
-  process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
+  exitOnInterrupt(cleanup);
 
   try {
     if (parts.includes('recovery')) {
@@ -242,12 +205,6 @@ async function joined(srv, sessionId, name, netns) {
     token: await srv.token(sessionId, name),
   });
   return agent;
-}
-
-function percentile(values, p) {
-  if (values.length === 0) return null;
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
 }
 
 const RECOVERING = new Set([
@@ -351,7 +308,7 @@ async function recovery({ CUTS, CUT_MS, log }) {
     await Promise.all(all.map((a) => a.destroy()));
     return results;
   } finally {
-    await srv.call('close');
+    await srv.stop();
   }
 }
 
@@ -377,8 +334,8 @@ function printRecovery(results, cutMs) {
     for (const [name, list] of Object.entries(perSub)) {
       const seen = list.filter((r) => r.affected);
       const pp = (key) => {
-        const v = seen.map((r) => r[key]).filter((x) => x !== null);
-        return v.length ? `${percentile(v, 50).toFixed(0)} / ${percentile(v, 99).toFixed(0)}` : '—';
+        const v = finiteSorted(seen.map((r) => r[key]));
+        return v.length ? `${nearestRank(v, 0.5).toFixed(0)} / ${nearestRank(v, 0.99).toFixed(0)}` : '—';
       };
       rows.push([
         target,
@@ -389,11 +346,11 @@ function printRecovery(results, cutMs) {
         pp('connectedMs'),
         pp('steadyMs'),
         String(seen.reduce((n, r) => n + r.gapsAfterRestore, 0)),
-        list.length ? (list.reduce((n, r) => n + r.iceRestarts, 0) / list.length).toFixed(1) : '—',
+        list.length ? mean(list.map((r) => r.iceRestarts)).toFixed(1) : '—',
       ]);
     }
   }
-  out.push(table(head, rows));
+  out.push(formatTable(head, rows, { markdown: true }));
   process.stdout.write(out.join('\n') + '\n');
 }
 
@@ -418,8 +375,8 @@ async function forwarding({ NS, RATE, WINDOW_MS, log }) {
       tether: t,
       plain: p,
       plainMax: max,
-      ratio: t.perCore / p.perCore,
-      ratioMax: t.perCore / max.perCore,
+      ratio: ratio(t.perCore, p.perCore),
+      ratioMax: ratio(t.perCore, max.perCore),
     });
   }
   return results;
@@ -467,7 +424,7 @@ async function forwardTether(n, rate, windowMs, log) {
     return await measure(srv, [rx.pid], async () => (await pub.call('stats')).sent * 2, windowMs);
   } finally {
     await Promise.all(agents.map((a) => a.destroy()));
-    await srv.call('close');
+    await srv.stop();
   }
 }
 
@@ -481,7 +438,7 @@ async function forwardPlain(n, rate, windowMs) {
   } finally {
     tx.kill();
     rx.kill();
-    await fwd.call('close');
+    await fwd.stop();
   }
 }
 
@@ -512,25 +469,18 @@ function printForwarding(results, rate, windowMs) {
   ];
   for (const r of results) {
     rows.push(row(String(r.subscribers), 'Tether SFU (werift, SRTP)', r.tether, ''));
-    rows.push(row('', 'plain UDP, same load', r.plain, r.ratio.toFixed(3)));
-    rows.push(row('', 'plain UDP, flat out', r.plainMax, r.ratioMax.toFixed(3)));
+    const vs = (x) => formatRatio(r.tether.perCore, x.perCore, { digits: 3, unit: '', missing: '—' });
+    rows.push(row('', 'plain UDP, same load', r.plain, vs(r.plain)));
+    rows.push(row('', 'plain UDP, flat out', r.plainMax, vs(r.plainMax)));
   }
-  out.push(table(head, rows));
+  out.push(formatTable(head, rows, { markdown: true }));
   process.stdout.write(out.join('\n') + '\n');
 }
 
-function table(head, rows) {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
-  const line = (cells) => '| ' + cells.map((c, i) => String(c).padEnd(widths[i])).join(' | ') + ' |';
-  return [line(head), '| ' + widths.map((w) => '-'.repeat(w)).join(' | ') + ' |', ...rows.map(line)].join(
-    '\n',
-  );
-}
-
 // Last, so that every declaration above is initialised.
-const role = process.argv[2] === '--role' ? process.argv[3] : undefined;
+const role = childRole();
 if (role) {
-  await child(role, process.argv.slice(4));
+  await child(role.role, role.args);
 } else {
   await main();
 }

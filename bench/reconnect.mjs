@@ -31,11 +31,15 @@
  */
 import { createServer } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
 import { clearInterval, setInterval } from 'node:timers';
 import { FaultProxy, startTestServer } from '@tether/testkit';
 import { Server as IOServer } from 'socket.io';
 import { io as ioClient } from 'socket.io-client';
+import { cliOptions } from './lib/cli.mjs';
+import { createLog } from './lib/log.mjs';
+import { distribution } from './lib/stats.mjs';
+import { formatRatio, formatWrapped } from './lib/table.mjs';
+import { sleep } from './lib/time.mjs';
 
 // =====================================================================================
 // options
@@ -54,43 +58,29 @@ const USAGE = `usage: node bench/reconnect.mjs [options]
   --out FILE        also write the JSON summary to FILE (with the table on stdout)
 `;
 
-const { values: opt } = parseArgs({
-  options: {
-    cuts: { type: 'string' },
-    switches: { type: 'string' },
-    quick: { type: 'boolean', default: false },
-    scenario: { type: 'string', default: 'both' },
-    'min-cut': { type: 'string', default: '0.5' },
-    'max-cut': { type: 'string', default: '10' },
-    settle: { type: 'string' },
-    seed: { type: 'string', default: '1' },
-    json: { type: 'boolean', default: false },
+const opt = cliOptions(
+  {
+    cuts: { type: 'integer' },
+    switches: { type: 'integer' },
+    quick: { type: 'boolean' },
+    scenario: { type: 'string', choices: ['cuts', 'switches', 'both'], default: 'both' },
+    'min-cut': { type: 'number', default: 0.5 },
+    'max-cut': { type: 'number', default: 10 },
+    settle: { type: 'number' },
+    seed: { type: 'integer', default: 1 },
+    json: { type: 'boolean' },
     out: { type: 'string' },
-    help: { type: 'boolean', short: 'h', default: false },
   },
-});
-if (opt.help) {
-  process.stdout.write(USAGE);
-  process.exit(0);
-}
-const CUTS = Number(opt.cuts ?? (opt.quick ? 3 : 20));
-const SWITCHES = Number(opt.switches ?? (opt.quick ? 1 : 5));
-const MIN_CUT_S = Number(opt['min-cut']);
-const MAX_CUT_S = Number(opt['max-cut']);
-const SETTLE_MS = Number(opt.settle ?? (opt.quick ? 3 : 5)) * 1000;
-const SEED = Number(opt.seed);
+  USAGE,
+);
+const CUTS = opt.cuts ?? (opt.quick ? 3 : 20);
+const SWITCHES = opt.switches ?? (opt.quick ? 1 : 5);
+const MIN_CUT_S = opt['min-cut'];
+const MAX_CUT_S = opt['max-cut'];
+const SETTLE_MS = (opt.settle ?? (opt.quick ? 3 : 5)) * 1000;
+const SEED = opt.seed;
 const SCENARIOS = opt.scenario === 'both' ? ['cuts', 'switches'] : [opt.scenario];
-for (const [name, v] of Object.entries({
-  cuts: CUTS,
-  switches: SWITCHES,
-  'min-cut': MIN_CUT_S,
-  'max-cut': MAX_CUT_S,
-  seed: SEED,
-}))
-  if (!Number.isFinite(v) || v < 0) throw new Error(`--${name}: expected a number ≥ 0, got ${v}`);
 if (MAX_CUT_S < MIN_CUT_S) throw new Error('--max-cut must be ≥ --min-cut');
-if (!SCENARIOS.every((s) => s === 'cuts' || s === 'switches'))
-  throw new Error(`--scenario: cuts | switches | both`);
 
 /** Sender → receiver ("down") every 20 ms; receiver → sender ("up") every 100 ms. */
 const DOWN_EVERY_MS = 20;
@@ -111,10 +101,8 @@ const WARMUP_MS = 2000;
 const SWITCH_AT_MIN_MS = 1000;
 
 const now = () => performance.now();
-const sleep = (ms) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 const T0 = now();
-const log = (...a) =>
-  process.stderr.write(`[reconnect ${((now() - T0) / 1000).toFixed(1).padStart(6)}s] ${a.join(' ')}\n`);
+const log = createLog('reconnect', T0);
 
 /** mulberry32: a small seeded PRNG, so a run's cut schedule can be repeated. */
 function prng(seed) {
@@ -468,24 +456,6 @@ function analyzeFault(rec, fault, from, until) {
   };
 }
 
-function quantile(sorted, q) {
-  if (sorted.length === 0) return null;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
-  return sorted[i];
-}
-
-function stats(values) {
-  const v = values.filter((x) => x !== null && x !== undefined).sort((a, b) => a - b);
-  return {
-    n: v.length,
-    p50: quantile(v, 0.5),
-    p99: quantile(v, 0.99),
-    min: v[0] ?? null,
-    max: v.at(-1) ?? null,
-    values: v,
-  };
-}
-
 function summarize(results) {
   const faults = results.length;
   const detected = results.filter((r) => r.detectMs !== null);
@@ -500,16 +470,16 @@ function summarize(results) {
     detected: detected.length,
     detectedAfterRestore: detected.filter((r) => r.detectedAfterRestore).length,
     detectCauses: count(detected, 'detectCause'),
-    detect: stats(results.map((r) => r.detectMs)),
-    recover: stats(results.map((r) => r.recoverMs)),
-    reconnect: stats(results.map((r) => r.reconnectMs)),
+    detect: distribution(results.map((r) => r.detectMs)),
+    recover: distribution(results.map((r) => r.recoverMs)),
+    reconnect: distribution(results.map((r) => r.reconnectMs)),
     recoveredTrue: recoveredAny.filter((r) => r.recovered === true).length,
     recoveredFalse: recoveredAny.filter((r) => r.recovered === false).length,
     recoverInfo: count(recoveredAny, 'recoverInfo'),
     drops: results.reduce((n, r) => n + r.drops, 0),
-    catchUp: stats(results.map((r) => r.catchUpMs)),
+    catchUp: distribution(results.map((r) => r.catchUpMs)),
     catchUpNever: results.filter((r) => r.catchUpMs === null).length,
-    upCatchUp: stats(results.map((r) => r.upCatchUpMs)),
+    upCatchUp: distribution(results.map((r) => r.upCatchUpMs)),
     upCatchUpNever: results.filter((r) => r.upCatchUpMs === null).length,
   };
 }
@@ -694,11 +664,6 @@ function fmtStats(st, unit = 's') {
   return `p50 ${f(st.p50)}  p99 ${f(st.p99)} ${unit} (n=${st.n})`;
 }
 
-function ratio(a, b) {
-  if (a === null || b === null || a === undefined || b === undefined || b === 0) return '—';
-  return `${(a / b).toFixed(2)}×`;
-}
-
 function fmtCodes(obj) {
   const e = Object.entries(obj);
   return e.length ? e.map(([k, v]) => `${k} ${v}`).join(', ') : '—';
@@ -712,28 +677,10 @@ function fmtDir(t) {
 
 function table(title, result, systems, end) {
   const [a, b] = systems.map((s) => result.systems[s.name]);
-  const W0 = 30;
-  const W = 50;
-  const lines = [title];
-  /** Splits a cell at ", " so that no line is wider than the column. */
-  const wrap = (text, width) => {
-    const out = [''];
-    for (const part of String(text).split(/(?<=, )/)) {
-      if (out.at(-1).length + part.length > width && out.at(-1) !== '') out.push('');
-      out[out.length - 1] += part;
-    }
-    return out;
-  };
-  const row = (label, x, y = '', r = '') => {
-    const cx = wrap(x, W - 2);
-    const cy = wrap(y, W - 2);
-    for (let i = 0; i < Math.max(cx.length, cy.length); i++)
-      lines.push(
-        `  ${(i ? '' : label).padEnd(W0)}${(cx[i] ?? '').padEnd(W)}${(cy[i] ?? '').padEnd(W)}${i ? '' : r}`.trimEnd(),
-      );
-  };
+  const rows = [];
+  const row = (label, x, y = '', r = '') => rows.push([label, x, y, r]);
   const cols = (fn) => [fn(a), b ? fn(b) : ''];
-  const rat = (key) => (b ? ratio(a.summary[key].p50, b.summary[key].p50) : '');
+  const rat = (key) => (b ? formatRatio(a.summary[key].p50, b.summary[key].p50, { missing: '—' }) : '');
   const n = a.summary.faults;
   row('', systems[0].label, systems[1]?.label ?? '', b ? 'ratio of p50' : '');
   row(
@@ -762,7 +709,7 @@ function table(title, result, systems, end) {
     ...cols((x) => `down: ${fmtCodes(x.totals.down.rejectCodes)}; up: ${fmtCodes(x.totals.up.rejectCodes)}`),
   );
   row('  client exceptions/errors', ...cols((x) => fmtCodes(x.totals.exceptions)));
-  return lines.join('\n');
+  return [title, formatWrapped(rows, { widths: [30, 50, 50], indent: '  ' })].join('\n');
 }
 
 // =====================================================================================
@@ -820,7 +767,7 @@ async function main() {
   const systems = servers.cuts ?? servers.switches;
   const out = [];
   if (results.cuts) {
-    const d = stats(results.cuts.faults.map((f) => f.cutMs));
+    const d = distribution(results.cuts.faults.map((f) => f.cutMs));
     out.push(
       table(
         `(a) transient cut — ${CUTS} blackholes of ${MIN_CUT_S}–${MAX_CUT_S} s (p50 ${(d.p50 / 1000).toFixed(1)} s), seed ${SEED}; down 1 per ${DOWN_EVERY_MS} ms, up 1 per ${UP_EVERY_MS} ms`,
