@@ -9,9 +9,10 @@ import {
 import { Emitter } from '../emitter.js';
 import { MEDIA_TIMING, type MediaChannel } from './channel.js';
 import { MediaRecovery, PathWatch } from './recovery.js';
+import { transition, type PublisherState } from './publisher-state.js';
 import { gatheredSdp, resumeIceChecks } from './rtc.js';
 
-export type PublisherState = 'noPublish' | 'publishRequesting' | 'publishing';
+export type { PublisherState } from './publisher-state.js';
 
 export interface PublisherEvents {
   /** ZEGO-style: every state change, with the code that caused a fall back to noPublish. */
@@ -323,8 +324,8 @@ export class Publisher extends Emitter<PublisherEvents> {
   }
 
   private setState(state: PublisherState, code?: ErrorCode): void {
-    if (this._state === state && !code) return;
-    this._state = state;
+    if (this._state === state && !code) return; // already there, nothing new to report
+    this._state = transition(this._state, state);
     this.emit('stateChanged', { state, ...(code ? { code } : {}) });
   }
 }

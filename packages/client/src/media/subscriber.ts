@@ -3,8 +3,9 @@ import { Emitter } from '../emitter.js';
 import { MEDIA_TIMING, type MediaChannel } from './channel.js';
 import { MediaRecovery, PathWatch } from './recovery.js';
 import { gatheredSdp, packetsReceived, resumeIceChecks } from './rtc.js';
+import { transition, type SubscriberState } from './subscriber-state.js';
 
-export type SubscriberState = 'noPlay' | 'playRequesting' | 'playing';
+export type { SubscriberState } from './subscriber-state.js';
 
 export interface SubscriberEvents {
   stateChanged: { state: SubscriberState; code?: ErrorCode };
@@ -235,8 +236,8 @@ export class Subscriber extends Emitter<SubscriberEvents> {
   }
 
   private setState(state: SubscriberState, code?: ErrorCode): void {
-    if (this._state === state && !code) return;
-    this._state = state;
+    if (this._state === state && !code) return; // already there, nothing new to report
+    this._state = transition(this._state, state);
     this.emit('stateChanged', { state, ...(code ? { code } : {}) });
   }
 }
