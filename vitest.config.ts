@@ -8,6 +8,7 @@ export default defineConfig({
     // Tests run against the sources of sibling packages, not their builds.
     alias: {
       '@tether/protocol': src('protocol'),
+      '@tether/webrtc': src('webrtc'),
       '@tether/server-sdk': src('server-sdk'),
       '@tether/server': src('server'),
       '@tether/client': src('client'),
