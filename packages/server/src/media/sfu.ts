@@ -41,7 +41,7 @@ class Ingest {
     private readonly opts: SfuOptions,
     hooks: SfuHooks,
   ) {
-    this.pc = new RTCPeerConnection(SFU_PEER);
+    this.pc = new RTCPeerConnection(sfuPeer());
     this.activity = new PacketActivity(opts.clock, opts.mediaTimeoutMs, (flowing) => {
       if (this.windowTimer !== undefined) opts.clock.clearTimeout(this.windowTimer);
       this.windowTimer = undefined;
@@ -85,7 +85,7 @@ class Egress {
     readonly subscriptionId: string,
     readonly ingest: Ingest,
   ) {
-    this.pc = new RTCPeerConnection(SFU_PEER);
+    this.pc = new RTCPeerConnection(sfuPeer());
     for (const kind of ['audio', 'video'] as const) {
       const track = new MediaStreamTrack({ kind });
       this.tracks.set(kind, track);
@@ -110,8 +110,10 @@ class Egress {
   }
 }
 
-/** Host candidates over IPv4 suffice for a self-hosted SFU. */
-const SFU_PEER = { ...peerConfig(), iceUseIpv4: true, iceUseIpv6: false };
+/** Host candidates over IPv4 suffice for a self-hosted SFU. A fresh object each time: werift keeps what it is given. */
+function sfuPeer() {
+  return { ...peerConfig(), iceUseIpv4: true, iceUseIpv6: false };
+}
 
 async function negotiate<T>(what: string, fn: () => Promise<T>): Promise<T> {
   try {
