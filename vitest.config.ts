@@ -9,6 +9,7 @@ export default defineConfig({
     alias: {
       '@tether/protocol': src('protocol'),
       '@tether/auth': src('auth'),
+      '@tether/webrtc': src('webrtc'),
       '@tether/server-sdk': src('server-sdk'),
       '@tether/server': src('server'),
       '@tether/client': src('client'),

@@ -20,7 +20,7 @@ const common = {
   target: ['es2020', 'chrome90', 'firefox90', 'safari15'],
   external: ['ws'],
   // Sibling packages from their sources, so this build does not depend on their dist/ being fresh.
-  alias: { '@tether/protocol': src('protocol') },
+  alias: { '@tether/protocol': src('protocol'), '@tether/webrtc': src('webrtc') },
   legalComments: 'none',
   logLevel: 'warning',
 };

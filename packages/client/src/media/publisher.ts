@@ -6,12 +6,14 @@ import {
   type TimerHandle,
   type VideoType,
 } from '@tether/protocol';
+import { gatheredSdp, peerConfig, resumeIceChecks } from '@tether/webrtc';
 import { Emitter } from '../emitter.js';
 import { MEDIA_TIMING, type MediaChannel } from './channel.js';
 import { MediaRecovery, PathWatch } from './recovery.js';
-import { gatheredSdp, resumeIceChecks } from './rtc.js';
+import { transition, type PublisherState } from './publisher-state.js';
+import { iceConnected } from './rtc.js';
 
-export type PublisherState = 'noPublish' | 'publishRequesting' | 'publishing';
+export type { PublisherState } from './publisher-state.js';
 
 export interface PublisherEvents {
   /** ZEGO-style: every state change, with the code that caused a fall back to noPublish. */
@@ -116,7 +118,7 @@ export class Publisher extends Emitter<PublisherEvents> {
           () => this.giveUp(),
         );
         await this.negotiateUpstream(false);
-        await this.connected(this.upstream.pc);
+        await iceConnected(this.upstream.pc, channel.clock);
       }
       this.setState('publishing');
       this.emit('streamCreated', { stream });
@@ -208,7 +210,7 @@ export class Publisher extends Emitter<PublisherEvents> {
     const peer = this.peers.get(subscriptionId);
     if (!peer || !this.channel) return;
     await peer.pc.setLocalDescription(await peer.pc.createOffer({ iceRestart }));
-    const sdp = await gatheredSdp(peer.pc);
+    const sdp = await gatheredSdp(peer.pc, this.channel.clock);
     await this.channel.request({ t: 'relay', subscriptionId, kind: 'offer', sdp });
   }
 
@@ -217,7 +219,7 @@ export class Publisher extends Emitter<PublisherEvents> {
     const stream = this._stream;
     if (!peer || !stream || !this.channel) return;
     await peer.pc.setLocalDescription(await peer.pc.createOffer({ iceRestart }));
-    const offer = await gatheredSdp(peer.pc);
+    const offer = await gatheredSdp(peer.pc, this.channel.clock);
     const { sdp } = await this.channel.request({ t: 'publishMedia', streamId: stream.streamId, sdp: offer });
     if (!sdp) throw new TetherError('MEDIA_NEGOTIATION_FAILED', 'no answer from the server');
     await peer.pc.setRemoteDescription({ type: 'answer', sdp });
@@ -226,12 +228,7 @@ export class Publisher extends Emitter<PublisherEvents> {
 
   private makePeer(restart: () => Promise<void>, onGiveUp: () => void): Peer {
     const channel = this.channel as MediaChannel;
-    // One transport for audio and video. Offering one per track (werift's default policy) and
-    // having them bundled by the answer left the unused one's UDP sockets open after close().
-    const pc = new channel.rtc.RTCPeerConnection({
-      bundlePolicy: 'max-bundle',
-      iceServers: channel.iceServers,
-    });
+    const pc = new channel.rtc.RTCPeerConnection(peerConfig(channel.iceServers));
     for (const track of this.tracks) pc.addTransceiver(track, { direction: 'sendonly' });
     const recovery = new MediaRecovery({
       clock: channel.clock,
@@ -252,24 +249,6 @@ export class Publisher extends Emitter<PublisherEvents> {
       healthy ? recovery.recovered() : recovery.lost(),
     );
     return { pc, watch, recovery };
-  }
-
-  private connected(pc: RTCPeerConnection): Promise<void> {
-    if (pc.connectionState === 'connected') return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const previous = pc.onconnectionstatechange;
-      const timer = setTimeout(
-        () => reject(new TetherError('MEDIA_NEGOTIATION_FAILED', 'ICE did not connect within 15 s')),
-        15_000,
-      );
-      pc.onconnectionstatechange = (ev) => {
-        if (typeof previous === 'function') previous.call(pc, ev);
-        if (pc.connectionState === 'connected') {
-          clearTimeout(timer);
-          resolve();
-        }
-      };
-    });
   }
 
   /** The media window passed: unpublish, fall back to noPublish, and publish again when the network is back. */
@@ -323,8 +302,8 @@ export class Publisher extends Emitter<PublisherEvents> {
   }
 
   private setState(state: PublisherState, code?: ErrorCode): void {
-    if (this._state === state && !code) return;
-    this._state = state;
+    if (this._state === state && !code) return; // already there, nothing new to report
+    this._state = transition(this._state, state);
     this.emit('stateChanged', { state, ...(code ? { code } : {}) });
   }
 }

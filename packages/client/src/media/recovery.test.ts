@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
-import { FakeClock } from '@tether/testkit';
-import { MediaRecovery } from './recovery.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FakeClock, weriftRtc } from '@tether/testkit';
+import { MediaRecovery, PathWatch } from './recovery.js';
 
 function setup(opts: { canSignal?: boolean; failRestarts?: boolean } = {}) {
   const clock = new FakeClock();
@@ -70,6 +70,67 @@ describe('MediaRecovery', () => {
     recovery.recovered();
     clock.advance(60_000);
     expect(log).toEqual(['down', 'giveUp']);
+    expect(clock.pendingCount).toBe(0);
+  });
+});
+
+describe('PathWatch (packets)', () => {
+  const pcs: RTCPeerConnection[] = [];
+  afterEach(() => {
+    for (const pc of pcs.splice(0)) pc.close();
+  });
+
+  function setup() {
+    const clock = new FakeClock();
+    const pc = new weriftRtc.RTCPeerConnection();
+    pcs.push(pc);
+    const health: string[] = [];
+    let packets = 0;
+    const watch = new PathWatch(
+      pc,
+      clock,
+      async () => packets,
+      { idleMs: 2000, pollMs: 250 },
+      (healthy) => health.push(`${healthy ? 'up' : 'down'}@${clock.now() - 1_700_000_000_000}`),
+    );
+    /** One poll: the counter is read asynchronously, as getStats is. */
+    const poll = async (n = 1) => {
+      for (let i = 0; i < n; i++) {
+        clock.advance(250);
+        await flush();
+      }
+    };
+    return { clock, watch, health, poll, setPackets: (n: number) => (packets = n) };
+  }
+
+  it('says down once packets stop for idleMs (polled every pollMs), and up on the next packet', async () => {
+    const { health, poll, setPackets } = setup();
+    setPackets(10);
+    await poll(); // counted at 250
+    await poll(7); // 2000: 1750 ms without a packet
+    expect(health).toEqual([]);
+    await poll(); // 2250: 2000 ms
+    expect(health).toEqual(['down@2250']);
+    await poll(4);
+    expect(health).toEqual(['down@2250']);
+    setPackets(11);
+    await poll();
+    expect(health).toEqual(['down@2250', 'up@3500']);
+  });
+
+  it('never calls a path down before its first packet (nothing was sent yet)', async () => {
+    const { health, poll } = setup();
+    await poll(40);
+    expect(health).toEqual([]);
+  });
+
+  it('stops polling when closed', async () => {
+    const { clock, watch, health, poll, setPackets } = setup();
+    setPackets(5);
+    await poll();
+    watch.close();
+    await poll(20);
+    expect(health).toEqual([]);
     expect(clock.pendingCount).toBe(0);
   });
 });

@@ -1,4 +1,4 @@
-import { TetherError } from '@tether/protocol';
+import { TetherError, type Clock } from '@tether/protocol';
 
 /**
  * The WebRTC implementation: the browser's, or one the application passes in Node
@@ -15,48 +15,41 @@ export function rtcProvider(given: RtcProvider | undefined): RtcProvider {
   return { RTCPeerConnection: global };
 }
 
-/** Non-trickle negotiation: resolves with the local SDP once every candidate is in it. */
-export async function gatheredSdp(pc: RTCPeerConnection, timeoutMs = 5000): Promise<string> {
-  if (pc.iceGatheringState !== 'complete') {
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, timeoutMs); // send what we have: a partial candidate list still connects
-      const previous = pc.onicegatheringstatechange;
-      pc.onicegatheringstatechange = (ev) => {
-        if (typeof previous === 'function') previous.call(pc, ev);
-        if (pc.iceGatheringState === 'complete') {
-          clearTimeout(timer);
-          resolve();
-        }
-      };
-    });
-  }
-  const sdp = pc.localDescription?.sdp;
-  if (!sdp) throw new TetherError('MEDIA_NEGOTIATION_FAILED', 'no local description');
-  return sdp;
-}
+/** How long a first negotiation may take to connect before it counts as failed. */
+export const CONNECT_TIMEOUT_MS = 15_000;
 
-/**
- * After an ICE restart, werift (the WebRTC of Node, 0.25) renegotiates new credentials but does
- * not run connectivity checks again once DTLS is up, so the path never comes back: start them.
- * Browsers restart ICE by themselves (they have no `iceTransports`): nothing to do there.
- */
-export function resumeIceChecks(pc: RTCPeerConnection): void {
-  const transports = (pc as unknown as { iceTransports?: WeriftIceTransport[] }).iceTransports;
-  for (const t of transports ?? [])
-    if (
-      t.state !== 'closed' &&
-      t.state !== 'checking' &&
-      t.connection &&
-      !t.connection.nominated &&
-      t.connection.remoteUsername
-    )
-      t.start().catch(() => undefined); // a failed start shows as a path still down: recovery retries
-}
-
-interface WeriftIceTransport {
-  state: string;
-  connection?: { nominated?: unknown; remoteUsername?: string };
-  start(): Promise<void>;
+/** Resolves once the peer connection is connected; fails with MEDIA_NEGOTIATION_FAILED after `timeoutMs`. */
+export function iceConnected(
+  pc: RTCPeerConnection,
+  clock: Clock,
+  timeoutMs = CONNECT_TIMEOUT_MS,
+): Promise<void> {
+  if (pc.connectionState === 'connected') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const previous = pc.onconnectionstatechange;
+    const handler = function (this: RTCPeerConnection, ev: Event) {
+      if (typeof previous === 'function') previous.call(pc, ev);
+      if (pc.connectionState === 'connected') settle();
+    };
+    let settled = false;
+    const settle = (err?: TetherError) => {
+      if (settled) return;
+      settled = true;
+      clock.clearTimeout(timer);
+      // Unhook, unless something hooked on top since: then this one stays a pass-through.
+      if (pc.onconnectionstatechange === handler) pc.onconnectionstatechange = previous;
+      if (err) reject(err);
+      else resolve();
+    };
+    const timer = clock.setTimeout(
+      () =>
+        settle(
+          new TetherError('MEDIA_NEGOTIATION_FAILED', `ICE did not connect within ${timeoutMs / 1000} s`),
+        ),
+      timeoutMs,
+    );
+    pc.onconnectionstatechange = handler;
+  });
 }
 
 /** Packets received on all inbound RTP streams of a peer connection (from getStats). */

@@ -1,10 +1,18 @@
-import { TetherError, type ErrorCode, type Reason, type StreamInfo } from '@tether/protocol';
+import {
+  TetherError,
+  type ErrorCode,
+  type Reason,
+  type StreamInfo,
+  type TimerHandle,
+} from '@tether/protocol';
+import { gatheredSdp, resumeIceChecks } from '@tether/webrtc';
 import { Emitter } from '../emitter.js';
 import { MEDIA_TIMING, type MediaChannel } from './channel.js';
 import { MediaRecovery, PathWatch } from './recovery.js';
-import { gatheredSdp, packetsReceived, resumeIceChecks } from './rtc.js';
+import { iceConnected, packetsReceived } from './rtc.js';
+import { transition, type SubscriberState } from './subscriber-state.js';
 
-export type SubscriberState = 'noPlay' | 'playRequesting' | 'playing';
+export type { SubscriberState } from './subscriber-state.js';
 
 export interface SubscriberEvents {
   stateChanged: { state: SubscriberState; code?: ErrorCode };
@@ -35,7 +43,7 @@ export class Subscriber extends Emitter<SubscriberEvents> {
   private reported = true;
   private resubscribePending = false;
   private ended = false;
-  private graceTimer: ReturnType<typeof setTimeout> | undefined;
+  private graceTimer: TimerHandle | undefined;
 
   constructor(
     readonly stream: StreamInfo,
@@ -68,7 +76,7 @@ export class Subscriber extends Emitter<SubscriberEvents> {
         if (!reply.sdp) throw new TetherError('MEDIA_NEGOTIATION_FAILED', 'no offer from the server');
         await this.answer(reply.sdp);
       }
-      await this.connected();
+      await iceConnected(this.pc as RTCPeerConnection, this.channel.clock);
       this.setState('playing');
     } catch (err) {
       if (!this.ended) this.release();
@@ -97,8 +105,9 @@ export class Subscriber extends Emitter<SubscriberEvents> {
     this.publisherOk = flowing;
     if (flowing && !this.localOk) {
       // Packets should follow the server's word within a poll; if not, our own path is at fault.
-      clearTimeout(this.graceTimer);
-      this.graceTimer = setTimeout(() => {
+      this.clearGrace();
+      this.graceTimer = this.channel.clock.setTimeout(() => {
+        this.graceTimer = undefined;
         if (!this.localOk && this.publisherOk) this.recovery?.lost();
       }, MEDIA_TIMING.idleMs);
     }
@@ -172,29 +181,9 @@ export class Subscriber extends Emitter<SubscriberEvents> {
     const pc = this.pc as RTCPeerConnection;
     await pc.setRemoteDescription({ type: 'offer', sdp: offer });
     await pc.setLocalDescription(await pc.createAnswer());
-    const sdp = await gatheredSdp(pc);
+    const sdp = await gatheredSdp(pc, this.channel.clock);
     resumeIceChecks(pc);
     return sdp;
-  }
-
-  private connected(): Promise<void> {
-    const pc = this.pc as RTCPeerConnection;
-    if (pc.connectionState === 'connected') return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new TetherError('MEDIA_NEGOTIATION_FAILED', 'ICE did not connect within 15 s')),
-        15_000,
-      );
-      const previous = pc.onconnectionstatechange;
-      pc.onconnectionstatechange = (ev) => {
-        if (typeof previous === 'function') previous.call(pc, ev);
-        if (pc.connectionState === 'connected') {
-          clearTimeout(timer);
-          pc.onconnectionstatechange = previous;
-          resolve();
-        }
-      };
-    });
   }
 
   /** Emits disconnected/connected on the combined health of both sides. */
@@ -221,8 +210,13 @@ export class Subscriber extends Emitter<SubscriberEvents> {
     if (id) this.channel.request({ t: 'unsubscribe', subscriptionId: id }).catch(() => undefined);
   }
 
+  private clearGrace(): void {
+    if (this.graceTimer !== undefined) this.channel.clock.clearTimeout(this.graceTimer);
+    this.graceTimer = undefined;
+  }
+
   private teardown(): void {
-    clearTimeout(this.graceTimer);
+    this.clearGrace();
     this.recovery?.close();
     this.watch?.close();
     this.pc?.close();
@@ -235,8 +229,8 @@ export class Subscriber extends Emitter<SubscriberEvents> {
   }
 
   private setState(state: SubscriberState, code?: ErrorCode): void {
-    if (this._state === state && !code) return;
-    this._state = state;
+    if (this._state === state && !code) return; // already there, nothing new to report
+    this._state = transition(this._state, state);
     this.emit('stateChanged', { state, ...(code ? { code } : {}) });
   }
 }

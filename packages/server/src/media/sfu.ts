@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { TetherError, type Clock, type TimerHandle } from '@tether/protocol';
+import { gatheredSdp, peerConfig, resumeIceChecks } from '@tether/webrtc';
 import type { Logger } from 'pino';
 import { MediaStreamTrack, RTCPeerConnection, type RTCRtpTransceiver, type RtpPacket } from 'werift';
 import { PacketActivity } from './activity.js';
@@ -24,6 +25,9 @@ export interface SfuHooks {
 
 type Kind = 'audio' | 'video';
 
+/** How long a subscriber to a stream announced but not yet negotiated waits for its publisher's offer. */
+export const EARLY_SUBSCRIBER_WAIT_MS = 10_000;
+
 /** The server end of one published stream: receives its RTP and fans it out. */
 class Ingest {
   readonly pc: RTCPeerConnection;
@@ -37,7 +41,7 @@ class Ingest {
     private readonly opts: SfuOptions,
     hooks: SfuHooks,
   ) {
-    this.pc = new RTCPeerConnection(peerConfig());
+    this.pc = new RTCPeerConnection(sfuPeer());
     this.activity = new PacketActivity(opts.clock, opts.mediaTimeoutMs, (flowing) => {
       if (this.windowTimer !== undefined) opts.clock.clearTimeout(this.windowTimer);
       this.windowTimer = undefined;
@@ -81,7 +85,7 @@ class Egress {
     readonly subscriptionId: string,
     readonly ingest: Ingest,
   ) {
-    this.pc = new RTCPeerConnection(peerConfig());
+    this.pc = new RTCPeerConnection(sfuPeer());
     for (const kind of ['audio', 'video'] as const) {
       const track = new MediaStreamTrack({ kind });
       this.tracks.set(kind, track);
@@ -106,40 +110,9 @@ class Egress {
   }
 }
 
-function peerConfig() {
-  // No STUN/TURN servers: werift would otherwise ask a public STUN server; host candidates suffice for a self-hosted SFU.
-  return { iceUseIpv4: true, iceUseIpv6: false, bundlePolicy: 'max-bundle' as const, iceServers: [] };
-}
-
-/**
- * werift 0.25 renegotiates an ICE restart but, once DTLS is up, never runs connectivity checks
- * again, so a restarted path stays dead: start them when the transport has no selected pair.
- */
-function resumeIceChecks(pc: RTCPeerConnection): void {
-  for (const t of pc.iceTransports)
-    if (
-      t.state !== 'closed' &&
-      t.state !== 'checking' &&
-      !t.connection.nominated &&
-      t.connection.remoteUsername
-    )
-      t.start().catch(() => undefined); // the path stays down; the client restarts again
-}
-
-/** Non-trickle: the SDP we hand out carries every candidate. */
-async function gathered(pc: RTCPeerConnection): Promise<string> {
-  if (pc.iceGatheringState !== 'complete')
-    await new Promise<void>((resolve) => {
-      const sub = pc.iceGatheringStateChange.subscribe((state) => {
-        if (state === 'complete') {
-          sub.unSubscribe();
-          resolve();
-        }
-      });
-    });
-  const sdp = pc.localDescription?.sdp;
-  if (!sdp) throw new TetherError('MEDIA_NEGOTIATION_FAILED', 'no local description');
-  return sdp;
+/** Host candidates over IPv4 suffice for a self-hosted SFU. A fresh object each time: werift keeps what it is given. */
+function sfuPeer() {
+  return { ...peerConfig(), iceUseIpv4: true, iceUseIpv6: false };
 }
 
 async function negotiate<T>(what: string, fn: () => Promise<T>): Promise<T> {
@@ -181,7 +154,7 @@ export class Sfu {
     return negotiate('publish', async () => {
       await pc.setRemoteDescription({ type: 'offer', sdp: offer });
       await pc.setLocalDescription(await pc.createAnswer());
-      const sdp = await gathered(pc);
+      const sdp = await gatheredSdp(pc, this.opts.clock);
       resumeIceChecks(pc);
       return sdp;
     });
@@ -194,7 +167,7 @@ export class Sfu {
   /** A new subscription → the server's offer. */
   async subscribe(streamId: string): Promise<{ subscriptionId: string; sdp: string }> {
     // A stream is announced before its publisher's offer arrives: an early subscriber waits for it.
-    if (!this.ingests.has(streamId)) await this.ingestOf(streamId, 10_000);
+    if (!this.ingests.has(streamId)) await this.ingestOf(streamId, EARLY_SUBSCRIBER_WAIT_MS);
     const ingest = this.ingests.get(streamId);
     if (!ingest) throw new TetherError('STREAM_NOT_FOUND', `${streamId} has no media yet`);
     const egress = new Egress(randomUUID(), ingest);
@@ -202,7 +175,7 @@ export class Sfu {
     ingest.outputs.set(egress.subscriptionId, egress);
     const sdp = await negotiate('subscribe', async () => {
       await egress.pc.setLocalDescription(await egress.pc.createOffer());
-      return gathered(egress.pc);
+      return gatheredSdp(egress.pc, this.opts.clock);
     });
     return { subscriptionId: egress.subscriptionId, sdp };
   }
@@ -220,7 +193,7 @@ export class Sfu {
     const egress = this.egress(subscriptionId);
     return negotiate('restart', async () => {
       await egress.pc.setLocalDescription(await egress.pc.createOffer({ iceRestart: true }));
-      return gathered(egress.pc);
+      return gatheredSdp(egress.pc, this.opts.clock);
     });
   }
 
@@ -261,9 +234,9 @@ export class Sfu {
   private ingestOf(streamId: string, timeoutMs: number): Promise<void> {
     return new Promise((resolve) => {
       const list = this.waiting.get(streamId) ?? [];
-      const timer = setTimeout(resolve, timeoutMs);
+      const timer = this.opts.clock.setTimeout(resolve, timeoutMs);
       list.push(() => {
-        clearTimeout(timer);
+        this.opts.clock.clearTimeout(timer);
         resolve();
       });
       this.waiting.set(streamId, list);
