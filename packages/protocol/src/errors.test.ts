@@ -3,6 +3,7 @@ import {
   ERRORS,
   TetherError,
   errorCodeForNumber,
+  errorMessage,
   errorNumber,
   isErrorCode,
   reasonForError,
@@ -111,5 +112,16 @@ describe('TetherError', () => {
 
   it('has a stack, like any Error', () => {
     expect(new TetherError('INTERNAL').stack).toContain('TetherError');
+  });
+});
+
+describe('errorMessage', () => {
+  it('is the fix alone without a detail, and detail — fix with one; TetherError carries the same text after its code', () => {
+    expect(errorMessage('LEFT')).toBe(ERRORS.LEFT.message);
+    expect(errorMessage('LEFT', '')).toBe(ERRORS.LEFT.message);
+    expect(errorMessage('STREAM_NOT_FOUND', 's1')).toBe(`s1 — ${ERRORS.STREAM_NOT_FOUND.message}`);
+    expect(new TetherError('STREAM_NOT_FOUND', 's1').message).toBe(
+      `STREAM_NOT_FOUND: ${errorMessage('STREAM_NOT_FOUND', 's1')}`,
+    );
   });
 });

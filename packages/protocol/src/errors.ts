@@ -169,6 +169,18 @@ export const ERRORS = {
       'The connection outbox overflowed (count or bytes) because the client did not acknowledge in time.',
     reason: 'bufferOverflow',
   },
+  SEND_BUFFER_OVERFLOW: {
+    num: 4606,
+    message:
+      'The socket send buffer of this connection passed its limit: the client is not reading what the server sends.',
+    reason: 'bufferOverflow',
+  },
+  INTERRUPTED_BUDGET_EXCEEDED: {
+    num: 4607,
+    message:
+      'While this connection was away, its session or the server reached the limit of bytes held for interrupted connections, and this one had been away longest. Join again with a token.',
+    reason: 'bufferOverflow',
+  },
   SERVER_SHUTDOWN: { num: 4602, message: 'The server is shutting down.', reason: 'serverShutdown' },
   FORCE_DISCONNECTED: {
     num: 4603,
@@ -194,6 +206,7 @@ export const ERRORS = {
   },
   API_BODY_INVALID: { num: 4702, message: 'The request body does not match the schema of this route.' },
   API_NOT_FOUND: { num: 4703, message: 'No such route.' },
+  API_BODY_TOO_LARGE: { num: 4704, message: 'The request body exceeds 64 KiB.' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;
@@ -217,12 +230,17 @@ export function reasonForError(code: ErrorCode): Reason | undefined {
   return spec.reason;
 }
 
+/** The text every error carries: what went wrong here (`detail`), then how to fix it. */
+export function errorMessage(code: ErrorCode, detail?: string): string {
+  return detail ? `${detail} — ${ERRORS[code].message}` : ERRORS[code].message;
+}
+
 /** The one error class of every Tether package: a documented code and a message that says how to fix it. */
 export class TetherError extends Error {
   override readonly name = 'TetherError';
   readonly code: ErrorCode;
   constructor(code: ErrorCode, detail?: string) {
-    super(detail ? `${code}: ${detail} — ${ERRORS[code].message}` : `${code}: ${ERRORS[code].message}`);
+    super(`${code}: ${errorMessage(code, detail)}`);
     this.code = code;
   }
 }

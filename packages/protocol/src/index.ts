@@ -5,6 +5,7 @@ export {
   ERRORS,
   TetherError,
   errorCodeForNumber,
+  errorMessage,
   errorNumber,
   isErrorCode,
   reasonForError,

@@ -14,6 +14,12 @@ export const LIMITS = {
   streamNameMaxLength: 256,
   /** One WebSocket frame, in bytes. Larger frames close the connection with FRAME_TOO_LARGE. */
   frameMaxBytes: 64 * 1024,
+  /**
+   * The WebSocket layer reads no message past this (close 1009, the connection ended with
+   * FRAME_TOO_LARGE). Above frameMaxBytes so a frame just over the limit still gets its own
+   * close code, and small so an unread frame costs the server little.
+   */
+  frameHardCapBytes: 128 * 1024,
   /** Signals per connection: a token bucket of this burst, refilled at this rate per second. */
   signalBurst: 100,
   signalRatePerSecond: 50,

@@ -11,7 +11,10 @@ export const REASONS = [
   'forceDisconnected',
   /** A moderator or the server API force-unpublished the stream. */
   'forceUnpublished',
-  /** The connection's token expired. */
+  /**
+   * A join was refused because its token had expired. A token is checked when joining only:
+   * the server never ends a live connection at its token's expiry, and a resume needs no token.
+   */
   'tokenExpired',
   /** The server is shutting down. */
   'serverShutdown',

@@ -1,4 +1,5 @@
 import type { TransportConfig } from '@tether/protocol';
+import { DEFAULT_INTERRUPTED_LIMITS, type InterruptedLimits } from './interrupted-budget.js';
 import type { OutboxLimits } from './outbox.js';
 import type { Project } from './projects.js';
 
@@ -17,7 +18,18 @@ export const DEFAULTS = {
   /** No RTP from a publisher for this long: its media is interrupted (subscribers are told). */
   mediaTimeoutMs: 1500,
   outbox: { maxFrames: 4096, maxBytes: 4 * 1024 * 1024 } satisfies OutboxLimits,
+  /** Bytes held for interrupted connections, per session and for the server. */
+  interrupted: DEFAULT_INTERRUPTED_LIMITS,
 };
+
+/**
+ * What Node may hold unsent for one socket: more than a full outbox can be in UTF-8 (the
+ * outbox counts UTF-16 units, at most 3 bytes each) plus room for unreliable frames, so only
+ * a client that does not read reaches it. 16 MiB at the default outbox.
+ */
+export function defaultSendBufferMaxBytes(outbox: OutboxLimits): number {
+  return 3 * outbox.maxBytes + 4 * 1024 * 1024;
+}
 
 export interface ServerOptions {
   /** Port of the WebSocket endpoint and HTTP API (0 picks a free one). Default 7100. */
@@ -29,6 +41,10 @@ export interface ServerOptions {
   dataDir?: string;
   transport?: Partial<TransportConfig>;
   outbox?: Partial<OutboxLimits>;
+  /** Bytes Node may hold unsent for one socket before the connection ends (SEND_BUFFER_OVERFLOW). Default 3 × outbox bytes + 4 MiB. */
+  sendBufferMaxBytes?: number;
+  /** Bytes held for interrupted connections, per session and for the server (INTERRUPTED_BUDGET_EXCEEDED). Default 32 MiB / 256 MiB. */
+  interrupted?: Partial<InterruptedLimits>;
   /** No packet from a routed publisher for this long means its media is interrupted. Default 1500 ms. */
   mediaTimeoutMs?: number;
   /** pino level; `silent` in tests. Default `info`. */

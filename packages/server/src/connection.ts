@@ -11,43 +11,58 @@ import {
   type TimerHandle,
   type TransportConfig,
 } from '@tether/protocol';
+import { isInterrupted, transition, type ConnectionState } from './connection-state.js';
 import { Outbox, OutboxOverflowError, encodeEventBody, type OutboxLimits } from './outbox.js';
 import { StrikeCounter, TokenBucket } from './rate-limit.js';
 
-/** What a Connection needs of a socket: text out, close, and a hard kill for dead paths. */
+export type { ConnectionState } from './connection-state.js';
+
+/** What a Connection needs of a socket: text out, close, a hard kill, and what Node still holds for it. */
 export interface Link {
-  send(text: string): void;
+  /** `onWritten` runs once the frame has left the process (handed to the kernel). */
+  send(text: string, onWritten?: () => void): void;
   close(code: number, reason: string): void;
   /** Drop the socket without a closing handshake (the path is dead). */
   terminate(): void;
+  /** Bytes written to the socket that Node still holds (not yet handed to the kernel). */
+  readonly bufferedBytes: number;
+  /** Whether frames written now can still reach the client. */
+  readonly open: boolean;
 }
 
-/**
- * `connected`: a transport is attached. `interrupted`: the transport died and the
- * connection waits, inside its reconnect window, for a resume. `closed`: ended for good.
- */
-export type ConnectionState = 'connected' | 'interrupted' | 'closed';
+export interface ConnectionLimits {
+  outbox: OutboxLimits;
+  /** Past this many bytes held unsent for the socket, the connection ends with SEND_BUFFER_OVERFLOW. */
+  sendBufferMaxBytes: number;
+}
 
 export interface ConnectionHooks {
-  /** The attached transport died (closed, errored or silent past the heartbeat timeout). */
+  /** The attached transport died (closed, errored or silent past the heartbeat timeout); the state says whether it was confirmed. */
   onInterrupted(conn: Connection): void;
-  /** The outbox overflowed. */
-  onOverflow(conn: Connection): void;
+  /** The reconnect window passed without a resume. */
+  onWindowPassed(conn: Connection): void;
+  /** A bound on what is held for this connection was passed. */
+  onOverflow(conn: Connection, code: 'BUFFER_OVERFLOW' | 'SEND_BUFFER_OVERFLOW'): void;
+  /** The outbox of a connection without a transport took in `bytes`. */
+  onHeld(conn: Connection, bytes: number): void;
 }
+
+/** A socket whose send buffer holds more than this is not being read: closing it politely would keep that buffer. */
+const UNREAD_BYTES = LIMITS.frameMaxBytes;
 
 /**
  * One client's membership of a session. It outlives its transports: a resume attaches a
- * new one to the same Connection, whose outbox replays what the client missed.
+ * new one to the same Connection, whose outbox replays what the client missed. Its state
+ * changes only through the transition table of connection-state.ts.
  */
 export class Connection {
-  state: ConnectionState = 'connected';
+  private _state: ConnectionState = 'pending';
   readonly outbox: Outbox;
   /** Highest client seq applied: ops at or below it are retransmissions and are ignored. */
   lastApplied = 0;
   readonly streams = new Set<string>();
   readonly signals: TokenBucket;
   readonly strikes: StrikeCounter;
-  windowTimer: TimerHandle | undefined;
   /** Media ops run one at a time per connection; replies keep the order of the ops. */
   chain: Promise<void> = Promise.resolve();
   inFlight = 0;
@@ -55,6 +70,13 @@ export class Connection {
   interruptions = 0;
   private link: Link | undefined;
   private heartbeat: Heartbeat | undefined;
+  private windowTimer: TimerHandle | undefined;
+  /**
+   * Highest seq whose frame has left the process on the current transport. A client cannot
+   * have received more, so acknowledgements count only up to here: one that acknowledges what
+   * it never read keeps its frames in the outbox, whose bound then ends it.
+   */
+  private written = 0;
 
   constructor(
     readonly info: ConnectionInfo,
@@ -62,10 +84,10 @@ export class Connection {
     private readonly secret: string,
     private readonly clock: Clock,
     private readonly config: TransportConfig,
-    outboxLimits: OutboxLimits,
+    private readonly limits: ConnectionLimits,
     private readonly hooks: ConnectionHooks,
   ) {
-    this.outbox = new Outbox(outboxLimits);
+    this.outbox = new Outbox(limits.outbox);
     this.signals = new TokenBucket(LIMITS.signalBurst, LIMITS.signalRatePerSecond, clock);
     this.strikes = new StrikeCounter(LIMITS.abuseStrikesPer10s, 10_000, clock);
   }
@@ -74,8 +96,17 @@ export class Connection {
     return this.info.connectionId;
   }
 
+  get state(): ConnectionState {
+    return this._state;
+  }
+
   get attached(): boolean {
     return this.link !== undefined;
+  }
+
+  /** Bytes this server holds for the connection: its outbox and what its socket has not sent yet. */
+  get heldBytes(): number {
+    return this.outbox.pendingBytes + (this.link?.bufferedBytes ?? 0);
   }
 
   secretMatches(candidate: string): boolean {
@@ -84,18 +115,31 @@ export class Connection {
     return a.length === b.length && timingSafeEqual(a, b);
   }
 
-  /** Attaches a transport, replacing (and killing) any previous one. */
-  attach(link: Link): void {
-    this.detachQuietly()?.terminate();
-    this.link = link;
-    this.state = 'connected';
-    this.heartbeat = new Heartbeat({
-      clock: this.clock,
-      intervalMs: this.config.heartbeatIntervalMs,
-      timeoutMs: this.config.heartbeatTimeoutMs,
-      sendBeat: () => this.sendRaw(`{"t":"hb","ack":${this.lastApplied},"seq":${this.outbox.seq}}`),
-      onDead: () => this.linkLost(link, true),
-    });
+  /** The first transport, which the welcome is written to; the connection stays pending until confirmed. */
+  start(link: Link): void {
+    this.attach(link);
+  }
+
+  /** The client showed it has the welcome (a frame after it): others may now see the connection. */
+  confirm(): void {
+    this.setState('connected');
+  }
+
+  /**
+   * Attaches the transport of a resume, replacing (and killing) any previous one: everything
+   * up to `ack` is acknowledged, then `answer` and the frames after `ack` are written.
+   * Returns the state before (the caller tells the others what changed).
+   */
+  resumeOn(link: Link, ack: number, answer: string, replay: readonly string[]): ConnectionState {
+    const before = this._state;
+    if (before !== 'connected') this.setState('connected');
+    this.clearWindow();
+    this.outbox.ack(ack);
+    this.attach(link);
+    this.sendRaw(answer);
+    for (let i = 0; i < replay.length && this.link === link; i++)
+      this.sendReliable(replay[i] as string, ack + 1 + i);
+    return before;
   }
 
   /** The given link closed or went silent; ignored if it is no longer the attached one. */
@@ -103,11 +147,14 @@ export class Connection {
     if (this.link !== link) return;
     this.detachQuietly();
     if (terminate) link.terminate();
-    if (this.state === 'connected') {
-      this.state = 'interrupted';
-      this.interruptions++;
-      this.hooks.onInterrupted(this);
-    }
+    if (this._state !== 'connected' && this._state !== 'pending') return;
+    this.setState(this._state === 'connected' ? 'interrupted' : 'pendingInterrupted');
+    this.interruptions++;
+    this.windowTimer = this.clock.setTimeout(() => {
+      this.windowTimer = undefined;
+      if (isInterrupted(this._state)) this.hooks.onWindowPassed(this);
+    }, this.config.reconnectWindowMs);
+    this.hooks.onInterrupted(this);
   }
 
   /** Drops the current transport (it lost data); the connection waits for a resume. */
@@ -128,6 +175,16 @@ export class Connection {
     this.heartbeat?.received();
   }
 
+  /**
+   * A cumulative acknowledgement from the client. False when it is beyond the last frame
+   * assigned (a broken or malicious client); counted only up to what has left the process.
+   */
+  acknowledge(ack: number): boolean {
+    if (ack > this.outbox.seq) return false;
+    this.outbox.ack(Math.min(ack, this.written));
+    return true;
+  }
+
   /** Sends a reliable event: numbered, kept for replay until acknowledged, written now if attached. */
   deliver(event: ServerEvent): void {
     this.deliverEncoded(encodeEventBody(event));
@@ -135,37 +192,80 @@ export class Connection {
 
   /** As deliver, with a body already encoded by encodeEventBody (shared across a fan-out). */
   deliverEncoded(body: string): void {
-    if (this.state === 'closed') return;
+    if (this._state === 'closed') return;
     let frame: string;
     try {
       frame = this.outbox.push(body);
     } catch (err) {
       if (err instanceof OutboxOverflowError) {
-        this.hooks.onOverflow(this);
+        this.hooks.onOverflow(this, 'BUFFER_OVERFLOW');
         return;
       }
       throw err;
     }
-    this.sendRaw(frame);
+    if (this.link) this.sendReliable(frame, this.outbox.seq);
+    else if (isInterrupted(this._state)) this.hooks.onHeld(this, frame.length);
   }
 
   /** Sends an unreliable frame (ack, heartbeat, error) if a transport is attached. */
   sendRaw(text: string): void {
-    if (!this.link) return;
+    const link = this.link;
+    if (!link) return;
     this.heartbeat?.sent();
-    this.link.send(text);
+    link.send(text);
+    this.checkSendBuffer(link);
   }
 
   /** Ends the connection: a last frame if attached, then close with the code. */
   close(code: number, reason: string, lastFrame?: string): void {
-    this.state = 'closed';
+    if (this._state === 'closed') return;
+    this.setState('closed');
+    this.clearWindow();
+    const link = this.detachQuietly();
+    if (!link) return;
+    // A client that does not read would get the bye only after everything queued before it.
+    if (link.bufferedBytes > UNREAD_BYTES) {
+      link.terminate();
+      return;
+    }
+    if (lastFrame) link.send(lastFrame);
+    link.close(code, reason);
+  }
+
+  private sendReliable(frame: string, seq: number): void {
+    const link = this.link as Link;
+    this.heartbeat?.sent();
+    link.send(frame, () => {
+      if (this.link === link && seq > this.written) this.written = seq;
+    });
+    this.checkSendBuffer(link);
+  }
+
+  private checkSendBuffer(link: Link): void {
+    if (link.bufferedBytes > this.limits.sendBufferMaxBytes && this.link === link)
+      this.hooks.onOverflow(this, 'SEND_BUFFER_OVERFLOW');
+  }
+
+  private attach(link: Link): void {
+    this.detachQuietly()?.terminate();
+    this.link = link;
+    this.written = this.outbox.ackedSeq;
+    this.heartbeat = new Heartbeat({
+      clock: this.clock,
+      intervalMs: this.config.heartbeatIntervalMs,
+      timeoutMs: this.config.heartbeatTimeoutMs,
+      sendBeat: () => this.sendRaw(`{"t":"hb","ack":${this.lastApplied},"seq":${this.outbox.seq}}`),
+      onDead: () => this.linkLost(link, true),
+    });
+  }
+
+  private setState(next: ConnectionState): void {
+    this._state = transition(this._state, next);
+  }
+
+  private clearWindow(): void {
     if (this.windowTimer !== undefined) this.clock.clearTimeout(this.windowTimer);
     this.windowTimer = undefined;
-    const link = this.detachQuietly();
-    if (link) {
-      if (lastFrame) link.send(lastFrame);
-      link.close(code, reason);
-    }
   }
 
   private detachQuietly(): Link | undefined {

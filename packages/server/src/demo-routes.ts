@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { ERRORS, LIMITS, TetherError } from '@tether/protocol';
+import { LIMITS, TetherError, errorMessage } from '@tether/protocol';
 import { createSessionId, createToken } from '@tether/auth';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
@@ -125,7 +125,7 @@ async function sendFile(
   if (!entry)
     return reply.code(404).send({
       code: 'API_NOT_FOUND',
-      message: `${file} is missing: run \`npm run build\` — ${ERRORS.API_NOT_FOUND.message}`,
+      message: errorMessage('API_NOT_FOUND', `${file} is missing: run \`npm run build\``),
     });
   const ext = file.slice(file.lastIndexOf('.') + 1);
   reply

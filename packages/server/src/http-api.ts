@@ -1,8 +1,9 @@
+import type { IncomingMessage } from 'node:http';
 import {
-  ERRORS,
   TetherError,
   apiSignalBodySchema,
   createSessionBodySchema,
+  errorMessage,
   type ErrorCode,
 } from '@tether/protocol';
 import { createSessionId, parseSessionId, verifyApiToken } from '@tether/auth';
@@ -20,12 +21,31 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   CONNECTION_NOT_FOUND: 404,
   STREAM_NOT_FOUND: 404,
   SIGNAL_TARGET_NOT_FOUND: 404,
+  API_BODY_TOO_LARGE: 413,
   INTERNAL: 500,
 };
 
+/** How long the rest of an oversized body is read and discarded after the 413. */
+const LINGER_MS = 5000;
+
 function send(reply: FastifyReply, code: ErrorCode, detail?: string) {
-  const message = detail ? `${detail} — ${ERRORS[code].message}` : ERRORS[code].message;
-  return reply.code(STATUS[code] ?? 400).send({ code, message });
+  return reply.code(STATUS[code] ?? 400).send({ code, message: errorMessage(code, detail) });
+}
+
+/**
+ * The client of an oversized body is usually still sending it. Closing now (Fastify's way)
+ * makes its kernel answer the rest with a reset, which many clients report instead of the 413
+ * that came first; so the connection stays, Node discards the rest of the body, and a body
+ * still arriving after LINGER_MS has its socket closed. (A wall-clock timer: it guards a socket, not protocol time.)
+ */
+function lingerOn(req: IncomingMessage): void {
+  if (req.complete) return;
+  const socket = req.socket;
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+  timer.unref();
+  const stop = () => clearTimeout(timer);
+  req.once('end', stop);
+  socket.once('close', stop);
 }
 
 function parseBody<S extends z.ZodMiniType>(schema: S, body: unknown): z.infer<S> {
@@ -53,9 +73,14 @@ export function registerHttpApi(
 ): void {
   const lookup = (key: string) => projects.secretFor(key);
 
-  app.setErrorHandler((err, _req, reply) => {
+  app.setErrorHandler((err, req, reply) => {
     if (err instanceof TetherError)
       return reply.code(STATUS[err.code] ?? 400).send({ code: err.code, message: err.message });
+    if ((err as { code?: string }).code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      reply.removeHeader('connection');
+      lingerOn(req.raw);
+      return send(reply, 'API_BODY_TOO_LARGE');
+    }
     const status = (err as { statusCode?: number }).statusCode;
     if (status && status < 500) return send(reply, 'API_BODY_INVALID', (err as Error).message);
     app.log.error({ err }, 'http api failure');

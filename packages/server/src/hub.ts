@@ -1,27 +1,31 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import {
-  ERRORS,
   PROTOCOL_VERSION,
   SUPPORTED_PROTOCOL_VERSIONS,
   TetherError,
+  errorMessage,
   reasonForError,
   type ClientFrame,
   type Clock,
   type ConnectFrame,
   type ErrorCode,
-  type Reason,
   type ResumeFrame,
   type SessionInfo,
   type TransportConfig,
 } from '@tether/protocol';
 import { parseSessionId, verifyToken } from '@tether/auth';
 import type { Logger } from 'pino';
-import { Connection, type Link } from './connection.js';
+import { Connection, type ConnectionHooks, type ConnectionLimits, type Link } from './connection.js';
+import { isInterrupted } from './connection-state.js';
+import {
+  INTERRUPTED_OVERHEAD_BYTES,
+  InterruptedBudget,
+  type InterruptedLimits,
+} from './interrupted-budget.js';
 import type { Metrics } from './metrics.js';
-import type { OutboxLimits } from './outbox.js';
 import type { Projects } from './projects.js';
 import { Sfu } from './media/sfu.js';
-import { Room } from './room.js';
+import { Room, type EndReason } from './room.js';
 import { Tombstones } from './tombstones.js';
 
 export interface HubOptions {
@@ -29,9 +33,19 @@ export interface HubOptions {
   mediaTimeoutMs: number;
   projects: Projects;
   transport: TransportConfig;
-  outbox: OutboxLimits;
+  limits: ConnectionLimits;
+  interrupted: InterruptedLimits;
   log: Logger;
   metrics: Metrics;
+}
+
+/** How many connections of each state this server holds, and the bytes held for the interrupted ones. */
+export interface HubSizes {
+  sessions: number;
+  pending: number;
+  connected: number;
+  interrupted: number;
+  interruptedHeldBytes: number;
 }
 
 /** A socket after the handshake: where its frames go from now on. */
@@ -47,10 +61,21 @@ export interface Attached {
 export class Hub {
   readonly rooms = new Map<string, Room>();
   private readonly tombstones = new Tombstones();
+  /** What is held for connections without a transport, bounded per session and for the server. */
+  readonly budget: InterruptedBudget<Connection, Room>;
 
-  constructor(private readonly opts: HubOptions) {}
+  constructor(private readonly opts: HubOptions) {
+    this.budget = new InterruptedBudget(opts.interrupted, (conn, room, scope) => {
+      opts.metrics.budgetEvictions.inc({ scope });
+      room.destroy(conn, 'bufferOverflow', 'INTERRUPTED_BUDGET_EXCEEDED');
+    });
+  }
 
-  async connect(frame: ConnectFrame, link: Link): Promise<Attached> {
+  /**
+   * A new connection, welcomed but unseen until its client confirms (room.confirm). Undefined
+   * when the socket closed while the token was checked: nobody can ever read that welcome.
+   */
+  async connect(frame: ConnectFrame, link: Link): Promise<Attached | undefined> {
     this.checkVersion(frame.v);
     const lookup = (key: string) => this.opts.projects.secretFor(key);
     const session = parseSessionId(frame.sessionId, lookup);
@@ -58,6 +83,11 @@ export class Hub {
     if (claims.sid !== frame.sessionId) throw new TetherError('TOKEN_WRONG_SESSION');
     if (claims.iss !== session.apiKey)
       throw new TetherError('TOKEN_WRONG_SESSION', 'token and session belong to different projects');
+
+    if (!link.open) {
+      this.opts.metrics.unconfirmed.inc({ outcome: 'socketClosed' });
+      return undefined;
+    }
 
     const room = this.roomFor(session);
     const secret = randomBytes(24).toString('base64url');
@@ -67,14 +97,11 @@ export class Hub {
       secret,
       this.opts.clock,
       this.opts.transport,
-      this.opts.outbox,
-      {
-        onInterrupted: (c) => this.interrupted(room, c),
-        onOverflow: (c) => room.destroy(c, 'bufferOverflow'),
-      },
+      this.opts.limits,
+      this.hooksFor(room),
     );
-    conn.attach(link);
-    link.send(
+    conn.start(link);
+    conn.sendRaw(
       JSON.stringify({
         t: 'welcome',
         v: PROTOCOL_VERSION,
@@ -91,7 +118,7 @@ export class Hub {
         config: this.opts.transport,
       }),
     );
-    room.join(conn);
+    room.admit(conn);
     this.opts.metrics.connects.inc();
     this.opts.log.debug({ sessionId: room.id, connectionId: conn.id, role: conn.role }, 'connected');
     return { conn, room };
@@ -100,7 +127,7 @@ export class Hub {
   resume(frame: ResumeFrame, link: Link): Attached {
     this.checkVersion(frame.v);
     const room = this.rooms.get(frame.sessionId);
-    const conn = room?.connections.get(frame.connectionId);
+    const conn = room?.member(frame.connectionId);
     if (!room || !conn) {
       const ended = this.tombstones.get(frame.connectionId);
       throw new TetherError(ended ?? 'RESUME_UNKNOWN_CONNECTION');
@@ -112,22 +139,15 @@ export class Hub {
         'RESUME_SEQUENCE_INVALID',
         `client ack ${frame.ack}, server holds ${conn.outbox.ackedSeq}..${conn.outbox.seq}`,
       );
-    conn.outbox.ack(frame.ack);
-
-    const wasInterrupted = conn.state === 'interrupted';
-    if (conn.windowTimer !== undefined) this.opts.clock.clearTimeout(conn.windowTimer);
-    conn.windowTimer = undefined;
-    conn.attach(link);
-    link.send(
-      JSON.stringify({
-        t: 'resumed',
-        ack: conn.lastApplied,
-        seq: conn.outbox.seq,
-        config: this.opts.transport,
-      }),
-    );
-    for (const f of replay) link.send(f);
-    room.resumed(conn, wasInterrupted);
+    const answer = JSON.stringify({
+      t: 'resumed',
+      ack: conn.lastApplied,
+      seq: conn.outbox.seq,
+      config: this.opts.transport,
+    });
+    this.budget.remove(conn);
+    const before = conn.resumeOn(link, frame.ack, answer, replay);
+    room.resumed(conn, before);
     this.opts.metrics.resumes.inc();
     this.opts.log.debug({ sessionId: room.id, connectionId: conn.id, replayed: replay.length }, 'resumed');
     return { conn, room };
@@ -136,7 +156,9 @@ export class Hub {
   /** A frame after the handshake. Sequencing is enforced here; semantics live in Room. */
   frame(at: Attached, frame: ClientFrame): void {
     const { conn, room } = at;
-    if ('ack' in frame && frame.ack !== undefined && !conn.outbox.ack(frame.ack)) {
+    // Any frame after the welcome shows it arrived (the client may send nothing before it); a leave ends it unseen.
+    if (conn.state === 'pending' && frame.t !== 'leave') room.confirm(conn);
+    if ('ack' in frame && frame.ack !== undefined && !conn.acknowledge(frame.ack)) {
       const re = 'seq' in frame ? frame.seq : undefined;
       this.reject(
         at,
@@ -186,7 +208,7 @@ export class Hub {
       JSON.stringify({
         t: 'error',
         code,
-        message: `${detail} — ${ERRORS[code].message}`,
+        message: errorMessage(code, detail),
         ...(re !== undefined ? { re } : {}),
       }),
     );
@@ -195,7 +217,12 @@ export class Hub {
 
   /** Ends a connection for a protocol violation. */
   end(at: Attached, code: ErrorCode): void {
-    at.room.destroy(at.conn, reasonForError(code) ?? 'protocolError', code);
+    const reason = reasonForError(code);
+    const ending =
+      reason === undefined || reason === 'tokenExpired' || reason === 'resumeFailed'
+        ? 'protocolError'
+        : reason;
+    at.room.destroy(at.conn, ending, code);
   }
 
   /** Ends every connection with `serverShutdown`. */
@@ -203,17 +230,32 @@ export class Hub {
     for (const room of [...this.rooms.values()]) {
       // Everyone is told by their own bye; N presence broadcasts to N leaving clients would be O(N²).
       room.closing = true;
-      for (const conn of [...room.connections.values()]) room.destroy(conn, 'serverShutdown');
+      for (const conn of room.members()) room.destroy(conn, 'serverShutdown');
     }
   }
 
-  private interrupted(room: Room, conn: Connection): void {
-    this.opts.metrics.interruptions.inc();
-    room.interrupted(conn);
-    conn.windowTimer = this.opts.clock.setTimeout(() => {
-      conn.windowTimer = undefined;
-      if (conn.state === 'interrupted') room.destroy(conn, 'networkDisconnected');
-    }, this.opts.transport.reconnectWindowMs);
+  sizes(): HubSizes {
+    const sizes = { sessions: this.rooms.size, pending: 0, connected: 0, interrupted: 0 };
+    for (const room of this.rooms.values())
+      for (const conn of room.members()) {
+        if (isInterrupted(conn.state)) sizes.interrupted++;
+        else if (conn.state === 'pending') sizes.pending++;
+        else sizes.connected++;
+      }
+    return { ...sizes, interruptedHeldBytes: this.budget.totalBytes };
+  }
+
+  private hooksFor(room: Room): ConnectionHooks {
+    return {
+      onInterrupted: (conn) => {
+        this.opts.metrics.interruptions.inc();
+        room.interrupted(conn);
+        this.budget.add(conn, room, conn.outbox.pendingBytes + INTERRUPTED_OVERHEAD_BYTES);
+      },
+      onWindowPassed: (conn) => room.destroy(conn, 'networkDisconnected'),
+      onOverflow: (conn, code) => room.destroy(conn, 'bufferOverflow', code),
+      onHeld: (conn, bytes) => this.budget.grow(conn, bytes),
+    };
   }
 
   private roomFor(session: SessionInfo): Room {
@@ -222,7 +264,7 @@ export class Hub {
       room = new Room(
         session,
         {
-          onDestroyed: (conn, reason, code) => this.destroyed(conn, reason, code),
+          onDestroyed: (conn, reason, code, seen) => this.destroyed(conn, reason, code, seen),
           onEmpty: (r) => {
             if (this.rooms.get(r.id) === r) this.rooms.delete(r.id);
           },
@@ -244,7 +286,8 @@ export class Hub {
     return room;
   }
 
-  private destroyed(conn: Connection, reason: Reason, code: ErrorCode): void {
+  private destroyed(conn: Connection, reason: EndReason, code: ErrorCode, seen: boolean): void {
+    this.budget.remove(conn);
     // A late resume hears the code the connection ended with; a plain leave is simply unknown.
     this.tombstones.add(
       conn.id,
@@ -254,8 +297,9 @@ export class Hub {
           ? 'RESUME_UNKNOWN_CONNECTION'
           : code,
     );
-    this.opts.metrics.destroyed.inc({ reason });
-    this.opts.log.debug({ connectionId: conn.id, reason }, 'connection destroyed');
+    if (seen) this.opts.metrics.destroyed.inc({ reason });
+    else this.opts.metrics.unconfirmed.inc({ outcome: reason });
+    this.opts.log.debug({ connectionId: conn.id, reason, seen }, 'connection destroyed');
   }
 
   private checkVersion(v: number): void {

@@ -1,7 +1,8 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { HubSizes } from './hub.js';
 
 /** Prometheus metrics of one server instance (its own registry, so tests can run several). */
-export function createMetrics(sizes: () => { sessions: number; connections: number; interrupted: number }) {
+export function createMetrics(sizes: () => HubSizes) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'tether_' });
   const m = {
@@ -38,6 +39,18 @@ export function createMetrics(sizes: () => { sessions: number; connections: numb
       help: 'WebSocket frames sent',
       registers: [registry],
     }),
+    unconfirmed: new Counter({
+      name: 'tether_unconfirmed_discarded_total',
+      help: 'Connections discarded before their client confirmed the welcome (nobody was told of them), by outcome',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    budgetEvictions: new Counter({
+      name: 'tether_interrupted_evictions_total',
+      help: 'Interrupted connections ended because their session or the server held too much for interrupted connections',
+      labelNames: ['scope'],
+      registers: [registry],
+    }),
   };
   new Gauge({
     name: 'tether_connections',
@@ -46,8 +59,17 @@ export function createMetrics(sizes: () => { sessions: number; connections: numb
     registers: [registry],
     collect() {
       const s = sizes();
-      this.set({ state: 'connected' }, s.connections - s.interrupted);
+      this.set({ state: 'pending' }, s.pending);
+      this.set({ state: 'connected' }, s.connected);
       this.set({ state: 'interrupted' }, s.interrupted);
+    },
+  });
+  new Gauge({
+    name: 'tether_interrupted_held_bytes',
+    help: 'Bytes held for connections without a transport (their outboxes, plus a fixed cost each), bounded per session and for the server',
+    registers: [registry],
+    collect() {
+      this.set(sizes().interruptedHeldBytes);
     },
   });
   new Gauge({

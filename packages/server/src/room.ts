@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import {
-  ERRORS,
   LIMITS,
   checkSignal,
+  errorMessage,
   errorNumber,
   type ClientOpFrame,
   type ErrorCode,
@@ -13,28 +13,33 @@ import {
   type StreamInfo,
 } from '@tether/protocol';
 import type { Connection } from './connection.js';
+import { isConfirmed, type ConnectionState } from './connection-state.js';
 import { encodeEventBody } from './outbox.js';
 import { RoomMedia, failure, type Deferred, type MediaOp, type OpResult } from './room-media.js';
 import type { Sfu, SfuHooks } from './media/sfu.js';
 
+/**
+ * The reasons the server ends a connection with. Not `tokenExpired`: a token is checked when
+ * joining only (PROTOCOL.md, Tokens); not `resumeFailed`: that is the client's ending.
+ */
+export type EndReason = Exclude<Reason, 'tokenExpired' | 'resumeFailed'>;
+
 export interface RoomHooks {
-  /** A connection ended for good (for tombstones, metrics and logs). */
-  onDestroyed(conn: Connection, reason: Reason, code: ErrorCode): void;
+  /** A connection ended for good (for tombstones, metrics and logs); `seen` is false for one nobody was told of. */
+  onDestroyed(conn: Connection, reason: EndReason, code: ErrorCode, seen: boolean): void;
   /** The last connection left. */
   onEmpty(room: Room): void;
 }
 
 /** The code a connection is closed with for each reason. */
-const CLOSE_CODE: Record<Reason, ErrorCode> = {
+const CLOSE_CODE: Record<EndReason, ErrorCode> = {
   clientDisconnected: 'LEFT',
   networkDisconnected: 'NETWORK_DISCONNECTED',
   forceDisconnected: 'FORCE_DISCONNECTED',
   forceUnpublished: 'FORCE_DISCONNECTED',
-  tokenExpired: 'TOKEN_EXPIRED',
   serverShutdown: 'SERVER_SHUTDOWN',
   bufferOverflow: 'BUFFER_OVERFLOW',
   protocolError: 'ABUSE_CLOSED',
-  resumeFailed: 'RESUME_UNKNOWN_CONNECTION',
 };
 
 /**
@@ -42,7 +47,13 @@ const CLOSE_CODE: Record<Reason, ErrorCode> = {
  * fan-out and the semantics of every client operation. Knows nothing of sockets.
  */
 export class Room {
+  /** The confirmed connections: everyone sees these (presence, the HTTP API). */
   readonly connections = new Map<string, Connection>();
+  /**
+   * Welcomed but unconfirmed: they receive the session's events (their welcome's snapshot
+   * stays current) but nobody is told of them until their client shows the welcome arrived.
+   */
+  readonly pending = new Map<string, Connection>();
   readonly streams = new Map<string, StreamInfo>();
   /** The server is shutting down: no more broadcasts. */
   closing = false;
@@ -68,7 +79,7 @@ export class Room {
     this.media = new RoomMedia(
       {
         streams: this.streams,
-        connection: (id) => this.connections.get(id),
+        connection: (id) => this.member(id),
         broadcast: (e, x) => this.broadcast(e, x),
       },
       sfu,
@@ -88,18 +99,37 @@ export class Room {
     return peers;
   }
 
-  join(conn: Connection): void {
+  /** A connection of this session, confirmed or not (for callers that already know its id). */
+  member(id: string): Connection | undefined {
+    return this.connections.get(id) ?? this.pending.get(id);
+  }
+
+  /** Every connection, confirmed or not. */
+  members(): Connection[] {
+    return [...this.connections.values(), ...this.pending.values()];
+  }
+
+  /** A welcomed connection joins unseen. */
+  admit(conn: Connection): void {
+    this.pending.set(conn.id, conn);
+  }
+
+  /** Its client confirmed the welcome: from now on the others see it. */
+  confirm(conn: Connection): void {
+    if (this.pending.get(conn.id) !== conn) return;
+    conn.confirm();
+    this.pending.delete(conn.id);
     this.broadcast({ t: 'connectionCreated', connection: conn.info }, conn);
     this.connections.set(conn.id, conn);
   }
 
-  /** Sends one event to every connection but `except`; the body is encoded once. */
+  /** Sends one event to every connection but `except`, unconfirmed ones included; the body is encoded once. */
   broadcast(event: ServerEvent, except?: Connection): number {
     if (this.closing) return 0;
     const body = encodeEventBody(event);
     let n = 0;
     // Copy: a delivery can overflow an outbox and destroy a connection mid-loop.
-    for (const conn of [...this.connections.values()]) {
+    for (const conn of this.members()) {
       if (conn === except) continue;
       conn.deliverEncoded(body);
       n++;
@@ -108,11 +138,18 @@ export class Room {
   }
 
   interrupted(conn: Connection): void {
-    this.broadcast({ t: 'connectionReconnecting', connectionId: conn.id }, conn);
+    if (conn.state === 'interrupted')
+      this.broadcast({ t: 'connectionReconnecting', connectionId: conn.id }, conn);
   }
 
-  resumed(conn: Connection, wasInterrupted: boolean): void {
-    if (wasInterrupted) this.broadcast({ t: 'connectionReconnected', connectionId: conn.id }, conn);
+  /** A resume attached a new transport; `before` is the state it found. A resume also confirms. */
+  resumed(conn: Connection, before: ConnectionState): void {
+    if (before === 'interrupted') this.broadcast({ t: 'connectionReconnected', connectionId: conn.id }, conn);
+    else if (!isConfirmed(before)) {
+      this.pending.delete(conn.id);
+      this.broadcast({ t: 'connectionCreated', connection: conn.info }, conn);
+      this.connections.set(conn.id, conn);
+    }
   }
 
   /** Applies one client operation (already known to be the next in sequence) and replies. */
@@ -147,9 +184,7 @@ export class Room {
       const { ok: _ok, ...extra } = result;
       conn.deliver({ t: 'reply', re, ok: true, ...extra });
     } else {
-      const message = result.detail
-        ? `${result.detail} — ${ERRORS[result.code].message}`
-        : ERRORS[result.code].message;
+      const message = errorMessage(result.code, result.detail);
       conn.deliver({ t: 'reply', re, ok: false, code: result.code, message });
       // A flood past the rate limit is abuse: tolerated for a while, then the connection ends.
       if (result.code === 'RATE_LIMITED' && conn.strikes.strike())
@@ -162,7 +197,7 @@ export class Room {
     const bad = checkSignal(type, data);
     if (bad) return { error: bad };
     if (to !== undefined) {
-      const target = this.connections.get(to);
+      const target = this.member(to);
       if (!target) return { error: 'SIGNAL_TARGET_NOT_FOUND' };
       target.deliver({ t: 'signal', from: null, type, data, to });
       return { delivered: 1 };
@@ -170,17 +205,22 @@ export class Room {
     return { delivered: this.broadcast({ t: 'signal', from: null, type, data }) };
   }
 
-  /** Ends a connection for good: its streams go, the others are told, its transport is closed with a bye. */
-  destroy(conn: Connection, reason: Reason, code: ErrorCode = CLOSE_CODE[reason]): void {
-    if (conn.state === 'closed' || this.connections.get(conn.id) !== conn) return;
-    this.connections.delete(conn.id);
+  /**
+   * Ends a connection for good: its streams go, the others are told, its transport is closed
+   * with a bye. One nobody was told of (unconfirmed) goes without a word to the others.
+   */
+  destroy(conn: Connection, reason: EndReason, code: ErrorCode = CLOSE_CODE[reason]): void {
+    if (conn.state === 'closed' || this.member(conn.id) !== conn) return;
+    const seen = isConfirmed(conn.state);
+    if (seen) this.connections.delete(conn.id);
+    else this.pending.delete(conn.id);
     for (const streamId of conn.streams) this.destroyStream(streamId, reason, conn);
     this.media.connectionEnded(conn.id);
-    const bye = JSON.stringify({ t: 'bye', reason, code, message: ERRORS[code].message });
+    const bye = JSON.stringify({ t: 'bye', reason, code, message: errorMessage(code) });
     conn.close(errorNumber(code), reason, bye);
-    this.broadcast({ t: 'connectionDestroyed', connectionId: conn.id, reason });
-    this.hooks.onDestroyed(conn, reason, code);
-    if (this.connections.size === 0) {
+    if (seen) this.broadcast({ t: 'connectionDestroyed', connectionId: conn.id, reason });
+    this.hooks.onDestroyed(conn, reason, code, seen);
+    if (this.connections.size === 0 && this.pending.size === 0) {
       this.media.close();
       this.hooks.onEmpty(this);
     }
@@ -207,7 +247,7 @@ export class Room {
         if (bad) return { ok: false, code: bad };
         if (!conn.signals.take()) return { ok: false, code: 'RATE_LIMITED' };
         if (op.to !== undefined) {
-          const target = this.connections.get(op.to);
+          const target = this.member(op.to);
           if (!target) return { ok: false, code: 'SIGNAL_TARGET_NOT_FOUND', detail: op.to };
           target.deliver({ t: 'signal', from: conn.id, type: op.type, data: op.data, to: op.to });
         } else {
@@ -245,7 +285,7 @@ export class Room {
       case 'forceDisconnect': {
         if (conn.role !== 'moderator')
           return { ok: false, code: 'NOT_PERMITTED', detail: 'only a moderator can force-disconnect' };
-        const target = this.connections.get(op.connectionId);
+        const target = this.member(op.connectionId);
         if (!target) return { ok: false, code: 'CONNECTION_NOT_FOUND', detail: op.connectionId };
         this.destroy(target, 'forceDisconnected');
         return { ok: true };
@@ -261,7 +301,7 @@ export class Room {
   }
 
   /** Removes a stream and tells everyone but `quietTo` (its owner when the owner asked for it). */
-  destroyStream(streamId: string, reason: Reason, quietTo?: Connection): void {
+  destroyStream(streamId: string, reason: EndReason, quietTo?: Connection): void {
     const stream = this.streams.get(streamId);
     if (!stream) return;
     this.streams.delete(streamId);

@@ -1,8 +1,8 @@
-import { systemClock, type Clock, type TransportConfig } from '@tether/protocol';
+import { LIMITS, systemClock, type Clock, type TransportConfig } from '@tether/protocol';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
-import { DEFAULTS, type ServerOptions } from './config.js';
+import { DEFAULTS, defaultSendBufferMaxBytes, type ServerOptions } from './config.js';
 import { registerDemoRoutes, type DemoOptions } from './demo-routes.js';
 import { registerHttpApi } from './http-api.js';
 import { Hub } from './hub.js';
@@ -48,21 +48,15 @@ export async function startServer(
   const transport: TransportConfig = { ...DEFAULTS.transport, ...options.transport };
   const outbox: OutboxLimits = { ...DEFAULTS.outbox, ...options.outbox };
 
-  const metrics = createMetrics(() => {
-    let connections = 0;
-    let interrupted = 0;
-    for (const room of hub.rooms.values())
-      for (const c of room.connections.values()) {
-        connections++;
-        if (c.state === 'interrupted') interrupted++;
-      }
-    return { sessions: hub.rooms.size, connections, interrupted };
-  });
+  const sendBufferMaxBytes = options.sendBufferMaxBytes ?? defaultSendBufferMaxBytes(outbox);
+
+  const metrics = createMetrics(() => hub.sizes());
   const hub: Hub = new Hub({
     clock,
     projects,
     transport,
-    outbox,
+    limits: { outbox, sendBufferMaxBytes },
+    interrupted: { ...DEFAULTS.interrupted, ...options.interrupted },
     log,
     metrics,
     mediaTimeoutMs: options.mediaTimeoutMs ?? DEFAULTS.mediaTimeoutMs,
@@ -76,8 +70,8 @@ export async function startServer(
   registerHttpApi(http, hub, projects, metrics, () => clock.now());
   if (options.demo) registerDemoRoutes(http, options.demo, devProject);
 
-  // A hard cap at the WebSocket layer; the protocol's own 64 KiB limit is checked per frame with its own code.
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
+  // A hard cap at the WebSocket layer (close 1009); below it, the protocol's own 64 KiB limit has its own code.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.frameHardCapBytes });
   http.server.on('upgrade', (req, socket, head) => {
     const path = (req.url ?? '').split('?')[0];
     if (path !== WS_PATH) {

@@ -1,8 +1,8 @@
 import {
-  ERRORS,
   LIMITS,
   TetherError,
   decodeClientFrame,
+  errorMessage,
   errorNumber,
   type ClientFrame,
   type Clock,
@@ -27,7 +27,7 @@ export function serveSocket(ws: WebSocket, hub: Hub, clock: Clock, log: Logger, 
   let tooLarge = false;
   let corked = false;
   const link: Link = {
-    send: (text) => {
+    send: (text, onWritten) => {
       if (ws.readyState !== ws.OPEN) return;
       metrics.framesOut.inc();
       // Frames written in one turn of the event loop leave in one write, not one syscall each.
@@ -40,14 +40,20 @@ export function serveSocket(ws: WebSocket, hub: Hub, clock: Clock, log: Logger, 
           raw.uncork();
         });
       }
-      ws.send(text);
+      if (onWritten) ws.send(text, (err) => err || onWritten());
+      else ws.send(text);
     },
     close: (code, reason) => ws.close(code, reason.slice(0, 120)),
     terminate: () => ws.terminate(),
+    get bufferedBytes() {
+      return ws.bufferedAmount;
+    },
+    get open() {
+      return ws.readyState === ws.OPEN;
+    },
   };
   const refuse = (code: ErrorCode, detail?: string) => {
-    const message = detail ? `${detail} — ${ERRORS[code].message}` : ERRORS[code].message;
-    link.send(JSON.stringify({ t: 'error', code, message }));
+    link.send(JSON.stringify({ t: 'error', code, message: errorMessage(code, detail) }));
     ws.close(errorNumber(code), code);
   };
   const handshakeTimer = clock.setTimeout(() => {
@@ -91,7 +97,7 @@ export function serveSocket(ws: WebSocket, hub: Hub, clock: Clock, log: Logger, 
         JSON.stringify({
           t: 'error',
           code: 'FRAME_UNEXPECTED',
-          message: `${frame.t} before the handshake answer — ${ERRORS.FRAME_UNEXPECTED.message}`,
+          message: errorMessage('FRAME_UNEXPECTED', `${frame.t} before the handshake answer`),
           ...('seq' in frame ? { re: frame.seq } : {}),
         }),
       );
@@ -102,8 +108,9 @@ export function serveSocket(ws: WebSocket, hub: Hub, clock: Clock, log: Logger, 
       return;
     }
     handshaking = true;
-    const done = (at: Attached) => {
+    const done = (at: Attached | undefined) => {
       clock.clearTimeout(handshakeTimer);
+      if (!at) return; // the socket closed before the welcome could be written: no connection was made
       attached = at;
       if (closed) at.conn.linkLost(link);
     };

@@ -103,16 +103,21 @@ export class RawClient {
     return client;
   }
 
-  /** Opens a socket and joins with `connect`; resolves with the welcome frame. */
+  /**
+   * Opens a socket and joins with `connect`; resolves with the welcome frame. Unless told
+   * not to, it confirms the welcome at once (`{"t":"ack","ack":0}`), so the others see it.
+   */
   static async join(
     serverUrl: string,
     sessionId: string,
     token: string,
+    opts: { confirm?: boolean } = {},
   ): Promise<{ client: RawClient; welcome: Frame }> {
     const client = await RawClient.open(serverUrl);
     client.send({ t: 'connect', v: PROTOCOL_VERSION, sessionId, token });
     const welcome = await client.next((f) => f.t === 'welcome' || f.t === 'error', 'welcome');
     if (welcome.t !== 'welcome') throw new Error(`join refused: ${JSON.stringify(welcome)}`);
+    if (opts.confirm !== false) client.send({ t: 'ack', ack: 0 });
     return { client, welcome };
   }
 
@@ -181,6 +186,15 @@ export class RawClient {
   /** Frames of one type. */
   ofType(t: string): Frame[] {
     return this.frames.filter((f) => f.t === t);
+  }
+
+  /** Stops reading: what the server sends piles up in the kernel, then in the server's send buffer. */
+  pauseReading(): void {
+    this.ws.pause();
+  }
+
+  resumeReading(): void {
+    this.ws.resume();
   }
 
   close(): void {

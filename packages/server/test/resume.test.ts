@@ -48,6 +48,7 @@ describe('resume on the server', () => {
     const c = await raw(t.url);
     c.send({ t: 'connect', v: 1, sessionId, token: await t.token(sessionId, 'publisher', 'raw') });
     const welcome = await c.next('welcome');
+    c.send({ t: 'ack', ack: 0 }); // confirms the welcome: from now on the others see this connection
     return { c, welcome };
   }
 
