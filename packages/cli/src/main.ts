@@ -24,7 +24,8 @@ serve options (flag / environment variable, default):
   --data-dir <dir>         TETHER_DATA_DIR              ${DEFAULTS.dataDir} (keeps the development project)
   --reconnect-window <ms>  TETHER_RECONNECT_WINDOW_MS   ${DEFAULTS.transport.reconnectWindowMs}
   --heartbeat-interval <ms> TETHER_HEARTBEAT_INTERVAL_MS ${DEFAULTS.transport.heartbeatIntervalMs}
-  --heartbeat-timeout <ms> TETHER_HEARTBEAT_TIMEOUT_MS  ${DEFAULTS.transport.heartbeatTimeoutMs}
+  --heartbeat-timeout <ms> TETHER_HEARTBEAT_TIMEOUT_MS  ${DEFAULTS.transport.heartbeatTimeoutMs} (floor; raised from the measured round trip)
+  --heartbeat-timeout-max <ms> TETHER_HEARTBEAT_TIMEOUT_MAX_MS ${DEFAULTS.transport.heartbeatTimeoutMaxMs}
   --log-level <level>      TETHER_LOG_LEVEL             info
 
 session / token options:
@@ -67,6 +68,7 @@ async function serve(argv: string[], env: NodeJS.ProcessEnv): Promise<undefined>
       'reconnect-window': { type: 'string' },
       'heartbeat-interval': { type: 'string' },
       'heartbeat-timeout': { type: 'string' },
+      'heartbeat-timeout-max': { type: 'string' },
       'log-level': { type: 'string' },
     },
   });

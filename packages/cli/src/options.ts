@@ -35,6 +35,7 @@ export interface ServeFlags {
   'reconnect-window'?: string;
   'heartbeat-interval'?: string;
   'heartbeat-timeout'?: string;
+  'heartbeat-timeout-max'?: string;
   'log-level'?: string;
 }
 
@@ -54,10 +55,15 @@ export function serveOptions(flags: ServeFlags, env: NodeJS.ProcessEnv): ServerO
     '--heartbeat-timeout / TETHER_HEARTBEAT_TIMEOUT_MS',
     flags['heartbeat-timeout'] ?? env.TETHER_HEARTBEAT_TIMEOUT_MS,
   );
+  const timeoutMax = int(
+    '--heartbeat-timeout-max / TETHER_HEARTBEAT_TIMEOUT_MAX_MS',
+    flags['heartbeat-timeout-max'] ?? env.TETHER_HEARTBEAT_TIMEOUT_MAX_MS,
+  );
+  if (timeoutMax !== undefined) transport.heartbeatTimeoutMaxMs = timeoutMax;
   if (window !== undefined) transport.reconnectWindowMs = window;
   if (interval !== undefined) transport.heartbeatIntervalMs = interval;
   if (timeout !== undefined) transport.heartbeatTimeoutMs = timeout;
-  if ((timeout ?? 4000) <= (interval ?? 1000))
+  if ((timeout ?? 2250) <= (interval ?? 1000))
     throw new TetherError(
       'INVALID_ARGUMENT',
       'the heartbeat timeout must be longer than the heartbeat interval',

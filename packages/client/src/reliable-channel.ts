@@ -161,6 +161,11 @@ export class ReliableChannel {
     this.ops.reset(err);
   }
 
+  /** Shows the server the welcome arrived (a connection is unseen by others until then). */
+  confirm(): void {
+    this.write(this.codec.encode({ t: 'ack', ack: this.lastSeq }));
+  }
+
   /** A heartbeat frame: what was applied here and the last op written; `pong` answers a ping. */
   beat(pong?: number): void {
     const frame: ClientFrame = { t: 'hb', ack: this.lastSeq, seq: this.lastWritten };

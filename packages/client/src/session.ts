@@ -298,6 +298,7 @@ export class Session extends Emitter<SessionEvents> {
       this.secret = frame.secret;
       this.mediaMode = frame.session.mediaMode;
       this.attachTransport(ws, frame.config, frame.codec, 'fresh', rttMs);
+      this.channel.confirm();
       const events = this.roster.welcome(frame);
       const rejoined = this.rejoining;
       this.rejoining = false;

@@ -188,7 +188,9 @@ describe('media faults on the real packet path (network namespaces, nft)', () =>
   const after = (e: AgentEvent) => ({ after: e.i + 1 });
 
   for (const mediaMode of ['routed', 'relayed'] as const) {
-    it(`${mediaMode}: a subscriber cut off for 3 s recovers by itself (ICE restart), the other never notices`, async () => {
+    it(`${mediaMode}: a subscriber whose media path dies for 3 s recovers by itself (ICE restart), the other never notices`, async () => {
+      // Only the UDP path dies (a firewall or NAT change): signalling stays up, so the SDK restarts
+      // ICE at once. A whole-link cut of 3 s is the next test: signalling notices it too.
       const srv = await server();
       const sessionId = await srv.createSession({ mediaMode });
       const [pub, s1, s2] = await Promise.all([party('pub', false), party('s1', true), party('s2', false)]);
@@ -197,7 +199,7 @@ describe('media faults on the real packet path (network namespaces, nft)', () =>
 
       const m = s1.agent.mark();
       const others = [pub.agent.mark(), s2.agent.mark()];
-      const cutAt = await s1.cut('all');
+      const cutAt = await s1.cut('udp');
       const down = await s1.agent.next('subscriber.disconnected', undefined, { after: m });
       expect(down.data.cause).toBe('local');
       expect(down.at - cutAt).toBeLessThan(3000);
@@ -219,6 +221,40 @@ describe('media faults on the real packet path (network namespaces, nft)', () =>
       expect(s2.agent.all('rtc.iceRestart', undefined, others[1])).toEqual([]);
       expect(await continuity(s2, 'audio')).toMatchObject({ ok: true });
       // Nor did the publisher: it kept publishing throughout.
+      expect(pub.agent.all('publisher.stateChanged', undefined, others[0])).toEqual([]);
+    }, 60_000);
+
+    it(`${mediaMode}: a subscriber cut off entirely for 3 s: its session and its media both come back, the other never notices`, async () => {
+      const srv = await server();
+      const sessionId = await srv.createSession({ mediaMode });
+      const [pub, s1, s2] = await Promise.all([party('pub', false), party('s1', true), party('s2', false)]);
+      await join(srv, sessionId, [pub, s1, s2]);
+      await flowing(pub, [s1, s2]);
+
+      const m = s1.agent.mark();
+      const others = [pub.agent.mark(), s2.agent.mark()];
+      const cutAt = await s1.cut('all');
+      // Signalling notices within the heartbeat's 2.25 s floor; media within its own watch.
+      const lost = await s1.agent.next('session.sessionReconnecting', undefined, { after: m });
+      expect(lost.at - cutAt).toBeLessThan(3000);
+      const down = await s1.agent.next('subscriber.disconnected', undefined, { after: m });
+      expect(down.data.cause).toBe('local');
+      await hold(3000 - (now() - cutAt));
+      expect(await s1.ns!.dropped()).toBeGreaterThan(0);
+      const healAt = await s1.heal();
+
+      const back = await s1.agent.next('session.sessionReconnected', undefined, after(lost));
+      expect(back.data.rejoined).toBe(false);
+      const up = await s1.agent.next('subscriber.connected', undefined, after(down));
+      expect(up.at).toBeGreaterThanOrEqual(healAt - 50);
+      await continuousNow(s1, [pub, s1, s2]);
+      expect((await sub(s1)).state).toBe('playing');
+      expect(s1.agent.all('subscriber.destroyed')).toEqual([]);
+
+      // The others saw the connection's interruption, nothing of their own media.
+      expect(s2.agent.all('subscriber.disconnected')).toEqual([]);
+      expect(s2.agent.all('rtc.iceRestart', undefined, others[1])).toEqual([]);
+      expect(await continuity(s2, 'audio')).toMatchObject({ ok: true });
       expect(pub.agent.all('publisher.stateChanged', undefined, others[0])).toEqual([]);
     }, 60_000);
 

@@ -3,14 +3,18 @@ import { DEFAULT_INTERRUPTED_LIMITS, type InterruptedLimits } from './interrupte
 import type { OutboxLimits } from './outbox.js';
 import type { Project } from './projects.js';
 
-/** Defaults, documented in the README: tuned to notice a dead transport in ~4 s. */
+/**
+ * Defaults, documented in the README: a dead transport is noticed 2.25 s after the last
+ * frame on a healthy link; a slow one raises that from its measured round trip, up to 15 s.
+ */
 export const DEFAULTS = {
   port: 7100,
   host: '127.0.0.1',
   dataDir: '.tether',
   transport: {
     heartbeatIntervalMs: 1000,
-    heartbeatTimeoutMs: 4000,
+    heartbeatTimeoutMs: 2250,
+    heartbeatTimeoutMaxMs: 15_000,
     reconnectWindowMs: 30_000,
     ackDelayMs: 250,
     mediaWindowMs: 20_000,

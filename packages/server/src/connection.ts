@@ -3,6 +3,11 @@ import {
   Heartbeat,
   LIMITS,
   errorNumber,
+  jsonCodec,
+  wireSize,
+  type Codec,
+  type ServerFrame,
+  type Wire,
   type ErrorCode,
   type Clock,
   type ConnectionInfo,
@@ -12,7 +17,7 @@ import {
   type TransportConfig,
 } from '@tether/protocol';
 import { isInterrupted, transition, type ConnectionState } from './connection-state.js';
-import { Outbox, OutboxOverflowError, encodeEventBody, type OutboxLimits } from './outbox.js';
+import { Outbox, OutboxOverflowError, type OutboxLimits } from './outbox.js';
 import { StrikeCounter, TokenBucket } from './rate-limit.js';
 
 export type { ConnectionState } from './connection-state.js';
@@ -20,7 +25,7 @@ export type { ConnectionState } from './connection-state.js';
 /** What a Connection needs of a socket: text out, close, a hard kill, and what Node still holds for it. */
 export interface Link {
   /** `onWritten` runs once the frame has left the process (handed to the kernel). */
-  send(text: string, onWritten?: () => void): void;
+  send(data: Wire, onWritten?: () => void): void;
   close(code: number, reason: string): void;
   /** Drop the socket without a closing handshake (the path is dead). */
   terminate(): void;
@@ -86,8 +91,10 @@ export class Connection {
     private readonly config: TransportConfig,
     private readonly limits: ConnectionLimits,
     private readonly hooks: ConnectionHooks,
+    /** The codec negotiated at connect, kept for the connection's life (its outbox is in it). */
+    readonly codec: Codec = jsonCodec,
   ) {
-    this.outbox = new Outbox(limits.outbox);
+    this.outbox = new Outbox(limits.outbox, codec);
     this.signals = new TokenBucket(LIMITS.signalBurst, LIMITS.signalRatePerSecond, clock);
     this.strikes = new StrikeCounter(LIMITS.abuseStrikesPer10s, 10_000, clock);
   }
@@ -130,7 +137,7 @@ export class Connection {
    * up to `ack` is acknowledged, then `answer` and the frames after `ack` are written.
    * Returns the state before (the caller tells the others what changed).
    */
-  resumeOn(link: Link, ack: number, answer: string, replay: readonly string[]): ConnectionState {
+  resumeOn(link: Link, ack: number, answer: string, replay: readonly Wire[]): ConnectionState {
     const before = this._state;
     if (before !== 'connected') this.setState('connected');
     this.clearWindow();
@@ -138,7 +145,7 @@ export class Connection {
     this.attach(link);
     this.sendRaw(answer);
     for (let i = 0; i < replay.length && this.link === link; i++)
-      this.sendReliable(replay[i] as string, ack + 1 + i);
+      this.sendReliable(replay[i] as Wire, ack + 1 + i);
     return before;
   }
 
@@ -175,6 +182,11 @@ export class Connection {
     this.heartbeat?.received();
   }
 
+  /** The client answered a ping: a round-trip sample. */
+  pong(id: number): void {
+    this.heartbeat?.pong(id);
+  }
+
   /**
    * A cumulative acknowledgement from the client. False when it is beyond the last frame
    * assigned (a broken or malicious client); counted only up to what has left the process.
@@ -187,13 +199,13 @@ export class Connection {
 
   /** Sends a reliable event: numbered, kept for replay until acknowledged, written now if attached. */
   deliver(event: ServerEvent): void {
-    this.deliverEncoded(encodeEventBody(event));
+    this.deliverEncoded(this.codec.body(event));
   }
 
-  /** As deliver, with a body already encoded by encodeEventBody (shared across a fan-out). */
-  deliverEncoded(body: string): void {
+  /** As deliver, with a body already encoded by this connection's codec (shared across a fan-out). */
+  deliverEncoded(body: Wire): void {
     if (this._state === 'closed') return;
-    let frame: string;
+    let frame: Wire;
     try {
       frame = this.outbox.push(body);
     } catch (err) {
@@ -204,20 +216,25 @@ export class Connection {
       throw err;
     }
     if (this.link) this.sendReliable(frame, this.outbox.seq);
-    else if (isInterrupted(this._state)) this.hooks.onHeld(this, frame.length);
+    else if (isInterrupted(this._state)) this.hooks.onHeld(this, wireSize(frame));
   }
 
-  /** Sends an unreliable frame (ack, heartbeat, error) if a transport is attached. */
-  sendRaw(text: string): void {
+  /** Sends an unreliable frame (ack, heartbeat, error) in this connection's codec, if a transport is attached. */
+  send(frame: ServerFrame): void {
+    this.sendRaw(this.codec.encode(frame));
+  }
+
+  /** Sends bytes already encoded (the handshake's JSON answer). */
+  sendRaw(data: Wire): void {
     const link = this.link;
     if (!link) return;
     this.heartbeat?.sent();
-    link.send(text);
+    link.send(data);
     this.checkSendBuffer(link);
   }
 
   /** Ends the connection: a last frame if attached, then close with the code. */
-  close(code: number, reason: string, lastFrame?: string): void {
+  close(code: number, reason: string, lastFrame?: ServerFrame): void {
     if (this._state === 'closed') return;
     this.setState('closed');
     this.clearWindow();
@@ -228,11 +245,11 @@ export class Connection {
       link.terminate();
       return;
     }
-    if (lastFrame) link.send(lastFrame);
+    if (lastFrame) link.send(this.codec.encode(lastFrame));
     link.close(code, reason);
   }
 
-  private sendReliable(frame: string, seq: number): void {
+  private sendReliable(frame: Wire, seq: number): void {
     const link = this.link as Link;
     this.heartbeat?.sent();
     link.send(frame, () => {
@@ -254,7 +271,19 @@ export class Connection {
       clock: this.clock,
       intervalMs: this.config.heartbeatIntervalMs,
       timeoutMs: this.config.heartbeatTimeoutMs,
-      sendBeat: () => this.sendRaw(`{"t":"hb","ack":${this.lastApplied},"seq":${this.outbox.seq}}`),
+      ...(this.config.heartbeatTimeoutMaxMs ? { maxTimeoutMs: this.config.heartbeatTimeoutMaxMs } : {}),
+      // The server measures the round trip (the client answers each ping) and tells its allowance.
+      measures: true,
+      sendBeat: (ping) => {
+        const rtt = this.heartbeat?.allowanceMs ?? 0;
+        this.send({
+          t: 'hb',
+          ack: this.lastApplied,
+          seq: this.outbox.seq,
+          ping,
+          ...(rtt > 0 ? { rtt } : {}),
+        });
+      },
       onDead: () => this.linkLost(link, true),
     });
   }

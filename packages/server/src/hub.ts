@@ -4,6 +4,8 @@ import {
   SUPPORTED_PROTOCOL_VERSIONS,
   TetherError,
   errorMessage,
+  jsonCodec,
+  msgpackCodec,
   reasonForError,
   type ClientFrame,
   type Clock,
@@ -99,6 +101,7 @@ export class Hub {
       this.opts.transport,
       this.opts.limits,
       this.hooksFor(room),
+      frame.codec === 'msgpack' ? msgpackCodec : jsonCodec,
     );
     conn.start(link);
     conn.sendRaw(
@@ -116,6 +119,7 @@ export class Hub {
         connections: room.peersOf(conn),
         streams: [...room.streams.values()],
         config: this.opts.transport,
+        codec: conn.codec.name,
       }),
     );
     room.admit(conn);
@@ -144,6 +148,8 @@ export class Hub {
       ack: conn.lastApplied,
       seq: conn.outbox.seq,
       config: this.opts.transport,
+      // The connection keeps the codec it joined with: its outbox is encoded in it.
+      codec: conn.codec.name,
     });
     this.budget.remove(conn);
     const before = conn.resumeOn(link, frame.ack, answer, replay);
@@ -170,6 +176,7 @@ export class Hub {
     }
     switch (frame.t) {
       case 'hb':
+        if (frame.pong !== undefined) conn.pong(frame.pong);
         if (frame.seq !== undefined && frame.seq > conn.lastApplied) this.gap(at);
         return;
       case 'ack':
@@ -204,14 +211,12 @@ export class Hub {
 
   /** An unreliable error frame; too many of them and the connection is closed. */
   reject(at: Attached, code: ErrorCode, detail: string, re?: number): void {
-    at.conn.sendRaw(
-      JSON.stringify({
-        t: 'error',
-        code,
-        message: errorMessage(code, detail),
-        ...(re !== undefined ? { re } : {}),
-      }),
-    );
+    at.conn.send({
+      t: 'error',
+      code,
+      message: errorMessage(code, detail),
+      ...(re !== undefined ? { re } : {}),
+    });
     if (at.conn.strikes.strike()) this.end(at, 'ABUSE_CLOSED');
   }
 

@@ -1,7 +1,10 @@
 import { decodeServerFrame, type ServerEvent } from '@tether/protocol';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_OUTBOX_LIMITS, Outbox, OutboxOverflowError, encodeEventBody } from './outbox.js';
+import { jsonCodec } from '@tether/protocol';
+import { DEFAULT_OUTBOX_LIMITS, Outbox, OutboxOverflowError } from './outbox.js';
+
+const encodeEventBody = (e: object) => jsonCodec.body(e) as string;
 
 const signal = (data: string): ServerEvent => ({ t: 'signal', from: 'conn-1', type: 'chat', data });
 const body = (data = 'x') => encodeEventBody(signal(data));

@@ -1,9 +1,9 @@
-import type { ServerEvent } from '@tether/protocol';
+import { jsonCodec, wireSize, type Codec, type Wire } from '@tether/protocol';
 
 export interface OutboxLimits {
   /** Unacknowledged frames kept for replay. */
   maxFrames: number;
-  /** Their total size in bytes (UTF-16 length of the encoded JSON, a close upper bound of the wire size for ASCII). */
+  /** Their total size in bytes (wireSize: UTF-16 length for JSON text, a close upper bound for ASCII; bytes for binary). */
   maxBytes: number;
 }
 
@@ -19,20 +19,12 @@ export class OutboxOverflowError extends Error {
 }
 
 /**
- * Encodes an event body once for a whole fan-out: each receiver only prefixes its own
- * sequence number, so a signal to 1,000 connections costs one JSON.stringify.
- */
-export function encodeEventBody(event: ServerEvent): string {
-  return JSON.stringify(event);
-}
-
-/**
  * The per-connection reliable outbox, which is also its replay log: every event gets the
  * next sequence number and stays here until the client acknowledges it. A resume replays
  * what is after the client's acknowledgement. Bounded in count and bytes.
  */
 export class Outbox {
-  private frames: string[] = [];
+  private frames: Wire[] = [];
   private head = 0;
   private bytes = 0;
   /** Highest seq assigned. */
@@ -40,7 +32,11 @@ export class Outbox {
   /** Highest seq the client acknowledged. */
   private acked = 0;
 
-  constructor(private readonly limits: OutboxLimits = DEFAULT_OUTBOX_LIMITS) {}
+  constructor(
+    private readonly limits: OutboxLimits = DEFAULT_OUTBOX_LIMITS,
+    /** The connection's codec: it numbers each body (encoded once for a whole fan-out). */
+    private readonly codec: Codec = jsonCodec,
+  ) {}
 
   get seq(): number {
     return this.lastSeq;
@@ -56,15 +52,16 @@ export class Outbox {
   }
 
   /** Numbers a pre-encoded event body and keeps it; returns the frame to send. Throws OutboxOverflowError past a limit. */
-  push(body: string): string {
+  push(body: Wire): Wire {
     const seq = this.lastSeq + 1;
-    const frame = `{"seq":${seq},${body.slice(1)}`;
-    if (this.pendingFrames + 1 > this.limits.maxFrames || this.bytes + frame.length > this.limits.maxBytes) {
-      throw new OutboxOverflowError(this.pendingFrames + 1, this.bytes + frame.length);
+    const frame = this.codec.sequenced(body, seq);
+    const size = wireSize(frame);
+    if (this.pendingFrames + 1 > this.limits.maxFrames || this.bytes + size > this.limits.maxBytes) {
+      throw new OutboxOverflowError(this.pendingFrames + 1, this.bytes + size);
     }
     this.lastSeq = seq;
     this.frames.push(frame);
-    this.bytes += frame.length;
+    this.bytes += size;
     return frame;
   }
 
@@ -78,7 +75,7 @@ export class Outbox {
       const frame = this.frames[this.head];
       this.frames[this.head] = '';
       this.head++;
-      this.bytes -= frame?.length ?? 0;
+      this.bytes -= frame === undefined ? 0 : wireSize(frame);
       this.acked++;
     }
     // Compact now and then so the array does not grow forever.
@@ -90,7 +87,7 @@ export class Outbox {
   }
 
   /** Frames after `ack`, to replay on resume; undefined if `ack` is outside what this outbox can replay. */
-  after(ack: number): string[] | undefined {
+  after(ack: number): Wire[] | undefined {
     if (ack < this.acked || ack > this.lastSeq) return undefined;
     const start = this.head + (ack - this.acked);
     return this.frames.slice(start);

@@ -5,6 +5,9 @@ import {
   errorMessage,
   errorNumber,
   type ClientOpFrame,
+  type Codec,
+  type ServerFrame,
+  type Wire,
   type ErrorCode,
   type PeerConnection,
   type Reason,
@@ -14,7 +17,6 @@ import {
 } from '@tether/protocol';
 import type { Connection } from './connection.js';
 import { isConfirmed, type ConnectionState } from './connection-state.js';
-import { encodeEventBody } from './outbox.js';
 import { RoomMedia, failure, type Deferred, type MediaOp, type OpResult } from './room-media.js';
 import type { Sfu, SfuHooks } from './media/sfu.js';
 
@@ -126,11 +128,14 @@ export class Room {
   /** Sends one event to every connection but `except`, unconfirmed ones included; the body is encoded once. */
   broadcast(event: ServerEvent, except?: Connection): number {
     if (this.closing) return 0;
-    const body = encodeEventBody(event);
+    // Encoded once per codec in use, whatever the number of receivers.
+    const bodies = new Map<Codec, Wire>();
     let n = 0;
     // Copy: a delivery can overflow an outbox and destroy a connection mid-loop.
     for (const conn of this.members()) {
       if (conn === except) continue;
+      let body = bodies.get(conn.codec);
+      if (body === undefined) bodies.set(conn.codec, (body = conn.codec.body(event)));
       conn.deliverEncoded(body);
       n++;
     }
@@ -216,7 +221,7 @@ export class Room {
     else this.pending.delete(conn.id);
     for (const streamId of conn.streams) this.destroyStream(streamId, reason, conn);
     this.media.connectionEnded(conn.id);
-    const bye = JSON.stringify({ t: 'bye', reason, code, message: errorMessage(code) });
+    const bye: ServerFrame = { t: 'bye', reason, code, message: errorMessage(code) };
     conn.close(errorNumber(code), reason, bye);
     if (seen) this.broadcast({ t: 'connectionDestroyed', connectionId: conn.id, reason });
     this.hooks.onDestroyed(conn, reason, code, seen);

@@ -1,11 +1,11 @@
 import {
   LIMITS,
   TetherError,
-  decodeClientFrame,
   errorMessage,
   errorNumber,
-  type ClientFrame,
+  jsonCodec,
   type Clock,
+  type Wire,
   type ErrorCode,
 } from '@tether/protocol';
 import type { Logger } from 'pino';
@@ -27,7 +27,7 @@ export function serveSocket(ws: WebSocket, hub: Hub, clock: Clock, log: Logger, 
   let tooLarge = false;
   let corked = false;
   const link: Link = {
-    send: (text, onWritten) => {
+    send: (data, onWritten) => {
       if (ws.readyState !== ws.OPEN) return;
       metrics.framesOut.inc();
       // Frames written in one turn of the event loop leave in one write, not one syscall each.
@@ -40,8 +40,8 @@ export function serveSocket(ws: WebSocket, hub: Hub, clock: Clock, log: Logger, 
           raw.uncork();
         });
       }
-      if (onWritten) ws.send(text, (err) => err || onWritten());
-      else ws.send(text);
+      if (onWritten) ws.send(data, (err) => err || onWritten());
+      else ws.send(data);
     },
     close: (code, reason) => ws.close(code, reason.slice(0, 120)),
     terminate: () => ws.terminate(),
@@ -71,16 +71,9 @@ export function serveSocket(ws: WebSocket, hub: Hub, clock: Clock, log: Logger, 
     // A transport replaced by a resume (or dropped) may still deliver late frames: ignore them.
     if (attached && !attached.conn.isCurrent(link)) return;
     attached?.conn.received();
-    const text = isBinary ? '' : data.toString();
-    // Acks and beats are most of the inbound traffic: a strict fast path spares them the schema.
-    if (attached) {
-      const quick = quickFrame(text);
-      if (quick) {
-        hub.frame(attached, quick);
-        return;
-      }
-    }
-    const decoded = decodeClientFrame(text);
+    const wire: Wire = isBinary ? bytesOf(data) : data.toString();
+    // The handshake is JSON text; after it, the codec the connection negotiated (with its fast paths).
+    const decoded = (attached?.conn.codec ?? jsonCodec).decodeClient(wire);
     if (!decoded.ok) {
       if (attached) hub.reject(attached, decoded.code, decoded.message, decoded.seq);
       else refuse(decoded.code, decoded.message);
@@ -146,13 +139,7 @@ export function serveSocket(ws: WebSocket, hub: Hub, clock: Clock, log: Logger, 
   });
 }
 
-const QUICK = /^\{"t":"(ack|hb)","ack":(\d{1,15})(?:,"seq":(\d{1,15}))?\}$/;
-
-/** `{"t":"ack","ack":N}` and `{"t":"hb","ack":N,"seq":M}` exactly as the SDK writes them; anything else takes the schema. */
-function quickFrame(text: string): ClientFrame | undefined {
-  const m = QUICK.exec(text);
-  if (!m) return undefined;
-  const ack = Number(m[2]);
-  if (m[1] === 'ack') return m[3] === undefined ? { t: 'ack', ack } : undefined;
-  return m[3] === undefined ? { t: 'hb', ack } : { t: 'hb', ack, seq: Number(m[3]) };
+function bytesOf(data: RawData): Uint8Array {
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return data instanceof ArrayBuffer ? new Uint8Array(data) : data;
 }
