@@ -1,0 +1,186 @@
+import type {
+  CodecName,
+  ConnectionInfo,
+  ErrorCode,
+  Role,
+  ServerEvent,
+  StreamInfo,
+} from '@tether/protocol';
+
+/**
+ * The cluster seam. One interface, two engines: `memory` (one process, no service — what
+ * `tether serve` runs by default) and `redis` (any number of nodes).
+ *
+ * The design in one paragraph. Every session has **one ordered log**. A change to a session
+ * — a join, a signal, a published stream, an interruption, a reply to an operation — is
+ * appended to it as entries, atomically and in order; each node that holds connections of
+ * the session follows the log, folds the entries into its replica of the session (presence,
+ * streams: the `Room`) and delivers each entry to those of its connections it is addressed to.
+ * A connection has **one owner**: the node holding its transport (or, after that node died,
+ * the node that took it over). Only the owner changes a connection's state; other nodes ask
+ * it through the log (a `~request` entry). The owner numbers what it delivers to its
+ * connection in log order, so the numbering is a pure function of the log from the
+ * connection's join: any node can rebuild a connection's replay from the log and a
+ * checkpoint, which is what lets a client resume on another node with nothing lost. With
+ * the memory engine, append delivers synchronously to the one follower: exactly the
+ * behaviour of a single process.
+ *
+ * Why a log, not an adapter that only fans out (socket.io's): fan-out, presence, streams,
+ * the replay log and resume state must agree with each other at every instant a client can
+ * observe — a welcome's snapshot and the events after it, a replay and the live tail. One
+ * ordered log gives that agreement by construction; separate structures would each need
+ * their own consistency argument.
+ */
+export interface ClusterEngine {
+  readonly name: 'memory' | 'redis';
+  /** This node's id (unique in the cluster; the memory engine has one node). */
+  readonly nodeId: string;
+
+  /**
+   * Starts following a session's log: `sink` receives every entry appended after the
+   * returned snapshot, in log order, until `unfollow`. A node follows a session while it
+   * holds connections of it. The snapshot is the session's state at `at`.
+   */
+  follow(sessionId: string, sink: LogSink): Promise<Followed>;
+
+  /**
+   * Appends entries to a session's log, atomically (all or none) and in order. The memory
+   * engine has delivered them to the sink before this returns. `fence` refuses the append
+   * (FencedError) when that connection was taken over by another node since (`epoch`).
+   */
+  append(sessionId: string, entries: readonly LogEntry[], fence?: Fence): Promise<void>;
+
+  /** The session's state now, for a node that does not follow it (the HTTP API). */
+  snapshot(sessionId: string): Promise<SessionSnapshot>;
+
+  /** Entries after `after` up to and including `upTo`, in order (to rebuild a replay on takeover). */
+  read(sessionId: string, after: Position, upTo: Position): Promise<Logged[]>;
+
+  /** The resume state of connections, for a resume on another node than their owner. */
+  readonly directory: ConnectionDirectory;
+
+  /**
+   * Connections whose owner node died (its liveness key expired) that this node has taken
+   * over: each is handed to exactly one live node, already claimed for it (epoch bumped). The
+   * new owner marks them interrupted and ends them when their window passes, unless their
+   * client resumes first. The memory engine never calls it.
+   */
+  onOrphans(handler: (records: ResumeRecord[]) => void): void;
+
+  /** Stops this node's part: no more deliveries; its liveness ends (others take its connections over). */
+  close(): Promise<void>;
+}
+
+/** A place in one session's log, ordered. Memory: a counter; Redis: a stream entry id. */
+export type Position = string;
+
+export interface Logged {
+  at: Position;
+  entry: LogEntry;
+}
+
+export type LogSink = (batch: readonly Logged[]) => void;
+
+export interface Followed {
+  snapshot: SessionSnapshot;
+  unfollow(): void;
+}
+
+/** One entry: an event and who receives it. Without `to` or `except`, everyone does. */
+export interface LogEntry {
+  event: ServerEvent | SessionRecord;
+  /** Only this connection receives it. */
+  to?: string;
+  /** Everyone but this connection. */
+  except?: string;
+}
+
+/**
+ * Entries that change the replicas or ask an owner to act, never delivered to a client.
+ * Their `t` starts with `~` so no client event can be mistaken for one.
+ */
+export type SessionRecord =
+  /** A welcomed connection: replicas know it (a directed signal reaches it), nobody is told until `connectionCreated`. */
+  | { t: '~joined'; member: Member }
+  /** A connection ended: its owner closes its transport with this bye; replicas forget it (`seen`: others were told). */
+  | { t: '~ended'; connectionId: string; reason: string; code: ErrorCode; seen: boolean }
+  /** Another node asks the connection's owner to act on it (force-disconnect, force-unpublish). */
+  | { t: '~request'; connectionId: string; request: OwnerRequest }
+  /** A resume on another node took the connection over: its old owner drops it without a word. */
+  | { t: '~moved'; connectionId: string; owner: string; epoch: number };
+
+export type OwnerRequest =
+  | { kind: 'forceDisconnect' }
+  | { kind: 'forceUnpublish'; streamId: string };
+
+/** A connection as every replica knows it. */
+export interface Member {
+  info: ConnectionInfo;
+  role: Role;
+  /** `pending`: welcomed, unseen by others until confirmed. */
+  state: 'pending' | 'connected' | 'interrupted';
+  /** The node that owns it. */
+  owner: string;
+}
+
+export interface SessionSnapshot {
+  /** In join order. */
+  members: Member[];
+  streams: StreamInfo[];
+  /** The log position the snapshot is at (entries after it follow). */
+  at: Position;
+}
+
+/** Refuses an append made for a connection that another node owns now. */
+export interface Fence {
+  connectionId: string;
+  epoch: number;
+}
+
+export class FencedError extends Error {
+  constructor(readonly connectionId: string) {
+    super(`connection ${connectionId} is owned by another node now`);
+  }
+}
+
+/**
+ * What a node needs to take over a connection it does not hold: to check the client's
+ * secret and to rebuild the replay from the log.
+ */
+export interface ResumeRecord {
+  sessionId: string;
+  member: Member;
+  /** SHA-256 of the resume secret, base64url (the secret itself is never stored). */
+  secretDigest: string;
+  codec: CodecName;
+  /** Where the connection joined the log: it receives entries after this. */
+  joinedAt: Position;
+  /** Bumped by each takeover; appends made for the connection carry it (Fence). */
+  epoch: number;
+  checkpoint: Checkpoint;
+  /** When its transport was lost, if it is interrupted (ms since the epoch). */
+  interruptedAt?: number;
+}
+
+/**
+ * A point the owner vouches for: the client acknowledged every frame up to `seq`, which was
+ * the entry at `at`; the owner had applied client ops up to `lastApplied`. A takeover
+ * replays entries after `at` addressed to the connection, numbering them from `seq + 1`.
+ */
+export interface Checkpoint {
+  seq: number;
+  at: Position;
+  lastApplied: number;
+}
+
+export interface ConnectionDirectory {
+  /** A new connection (at its welcome). */
+  register(record: ResumeRecord): Promise<void>;
+  load(sessionId: string, connectionId: string): Promise<ResumeRecord | undefined>;
+  /** Records progress (the owner calls it as the client acknowledges, and when the transport is lost). */
+  checkpoint(sessionId: string, connectionId: string, checkpoint: Checkpoint, interruptedAt?: number): Promise<void>;
+  /** Takes the connection over for this node; undefined when it is gone or `epoch` is stale (someone else took it first). */
+  claim(sessionId: string, connectionId: string, epoch: number): Promise<ResumeRecord | undefined>;
+  /** The connection ended for good. */
+  remove(sessionId: string, connectionId: string): Promise<void>;
+}
