@@ -63,7 +63,7 @@ async function child(role, args) {
     });
     const forwarded = () => {
       let n = 0;
-      for (const room of server.hub.rooms.values()) n += room.media.sfu?.stats().packetsOut ?? 0;
+      for (const room of server.hub.roomsHeld()) n += room.media.sfu?.stats().packetsOut ?? 0;
       return n;
     };
     serveStats({ port: server.port }, forwarded, () => server.close());

@@ -74,7 +74,7 @@ describe('real media over WebRTC (werift in Node)', () => {
       await ended;
       expect(sub1.state).toBe('noPlay');
       if (mediaMode === 'routed') {
-        const room = t.server.hub.rooms.get(sessionId)!;
+        const room = t.server.hub.room(sessionId)!;
         await waitFor(() => room.media.subscriptionCount === 0, 'subscriptions cleaned');
       }
     }, 30_000);

@@ -1,4 +1,5 @@
 import type { TransportConfig } from '@tether/protocol';
+import type { ClusterEngine } from './cluster/engine.js';
 import { DEFAULT_INTERRUPTED_LIMITS, type InterruptedLimits } from './interrupted-budget.js';
 import type { OutboxLimits } from './outbox.js';
 import type { Project } from './projects.js';
@@ -51,6 +52,8 @@ export interface ServerOptions {
   interrupted?: Partial<InterruptedLimits>;
   /** No packet from a routed publisher for this long means its media is interrupted. Default 1500 ms. */
   mediaTimeoutMs?: number;
+  /** The cluster engine sessions' logs go through. Default: the memory engine (one process, no service). */
+  engine?: ClusterEngine;
   /** pino level; `silent` in tests. Default `info`. */
   logLevel?: string;
 }

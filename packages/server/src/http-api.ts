@@ -113,7 +113,7 @@ export function registerHttpApi(
     if (session.apiKey !== apiKey)
       throw new TetherError('SESSION_INVALID', 'the session belongs to another project');
     const { apiKey: _k, ...info } = session;
-    return { info, room: hub.rooms.get(info.sessionId) };
+    return { info };
   };
 
   type P = { Params: { sessionId: string } };
@@ -132,41 +132,33 @@ export function registerHttpApi(
   app.get<P>('/v1/sessions/:sessionId', async (req) => (await ownSession(req)).info);
 
   app.get<P>('/v1/sessions/:sessionId/connections', async (req) => {
-    const { room } = await ownSession(req);
-    const connections = room
-      ? [...room.connections.values()].map((c) => ({ ...c.info, reconnecting: c.state === 'interrupted' }))
-      : [];
-    return { connections };
+    const { info } = await ownSession(req);
+    return { connections: (await hub.sessionState(info.sessionId)).connections };
   });
 
   app.get<P>('/v1/sessions/:sessionId/streams', async (req) => {
-    const { room } = await ownSession(req);
-    return { streams: room ? [...room.streams.values()] : [] };
+    const { info } = await ownSession(req);
+    return { streams: (await hub.sessionState(info.sessionId)).streams };
   });
 
   app.post<P>('/v1/sessions/:sessionId/signal', async (req, reply) => {
-    const { room } = await ownSession(req);
+    const { info } = await ownSession(req);
     const body = parseBody(apiSignalBodySchema, req.body);
-    if (!room) {
-      if (body.to !== undefined) throw new TetherError('SIGNAL_TARGET_NOT_FOUND', body.to);
-      return { delivered: 0 };
-    }
-    const result = room.signalFromServer(body.type, body.data, body.to);
+    const result = await hub.signal(info.sessionId, body.type, body.data, body.to);
     if ('error' in result) return send(reply, result.error);
     return result;
   });
 
   app.delete<PC>('/v1/sessions/:sessionId/connections/:connectionId', async (req, reply) => {
-    const { room } = await ownSession(req);
-    const conn = room?.connections.get(req.params.connectionId);
-    if (!room || !conn) throw new TetherError('CONNECTION_NOT_FOUND', req.params.connectionId);
-    room.destroy(conn, 'forceDisconnected');
+    const { info } = await ownSession(req);
+    if (!(await hub.forceDisconnect(info.sessionId, req.params.connectionId)))
+      throw new TetherError('CONNECTION_NOT_FOUND', req.params.connectionId);
     return reply.code(204).send();
   });
 
   app.delete<PS>('/v1/sessions/:sessionId/streams/:streamId', async (req, reply) => {
-    const { room } = await ownSession(req);
-    if (!room?.forceUnpublish(req.params.streamId))
+    const { info } = await ownSession(req);
+    if (!(await hub.forceUnpublish(info.sessionId, req.params.streamId)))
       throw new TetherError('STREAM_NOT_FOUND', req.params.streamId);
     return reply.code(204).send();
   });

@@ -3,11 +3,14 @@ import {
   PROTOCOL_VERSION,
   SUPPORTED_PROTOCOL_VERSIONS,
   TetherError,
+  checkSignal,
   errorMessage,
   jsonCodec,
   msgpackCodec,
   reasonForError,
   type ClientFrame,
+  type ConnectionInfo,
+  type StreamInfo,
   type Clock,
   type ConnectFrame,
   type ErrorCode,
@@ -24,6 +27,7 @@ import {
   InterruptedBudget,
   type InterruptedLimits,
 } from './interrupted-budget.js';
+import type { ClusterEngine } from './cluster/engine.js';
 import type { Metrics } from './metrics.js';
 import type { Projects } from './projects.js';
 import { Sfu } from './media/sfu.js';
@@ -39,6 +43,8 @@ export interface HubOptions {
   interrupted: InterruptedLimits;
   log: Logger;
   metrics: Metrics;
+  /** Where sessions' logs live: the memory engine (one process) or the cluster's. */
+  engine: ClusterEngine;
 }
 
 /** How many connections of each state this server holds, and the bytes held for the interrupted ones. */
@@ -48,6 +54,12 @@ export interface HubSizes {
   connected: number;
   interrupted: number;
   interruptedHeldBytes: number;
+}
+
+/** A session's confirmed connections (`reconnecting` when interrupted) and streams. */
+export interface SessionState {
+  connections: Array<ConnectionInfo & { reconnecting: boolean }>;
+  streams: StreamInfo[];
 }
 
 /** A socket after the handshake: where its frames go from now on. */
@@ -61,7 +73,10 @@ export interface Attached {
  * `resume` re-attaches a transport to one inside its window.
  */
 export class Hub {
-  readonly rooms = new Map<string, Room>();
+  private readonly rooms = new Map<string, Room>();
+  /** Rooms being opened (following the session's log): concurrent joins share one. */
+  private readonly opening = new Map<string, Promise<Room>>();
+  private readonly unfollow = new Map<Room, () => void>();
   private readonly tombstones = new Tombstones();
   /** What is held for connections without a transport, bounded per session and for the server. */
   readonly budget: InterruptedBudget<Connection, Room>;
@@ -86,12 +101,13 @@ export class Hub {
     if (claims.iss !== session.apiKey)
       throw new TetherError('TOKEN_WRONG_SESSION', 'token and session belong to different projects');
 
+    const room = await this.roomFor(session);
     if (!link.open) {
       this.opts.metrics.unconfirmed.inc({ outcome: 'socketClosed' });
+      this.closeIfEmpty(room);
       return undefined;
     }
 
-    const room = this.roomFor(session);
     const secret = randomBytes(24).toString('base64url');
     const conn = new Connection(
       { connectionId: randomUUID(), data: claims.data, creationTime: this.opts.clock.now() },
@@ -230,6 +246,88 @@ export class Hub {
     at.room.destroy(at.conn, ending, code);
   }
 
+  /** A session's confirmed connections and its streams, wherever they are held. */
+  async sessionState(sessionId: string): Promise<SessionState> {
+    const room = this.rooms.get(sessionId);
+    if (room) return { connections: room.connectionList(), streams: [...room.streams.values()] };
+    const snap = await this.opts.engine.snapshot(sessionId);
+    return {
+      connections: snap.members
+        .filter((m) => m.state !== 'pending')
+        .map((m) => ({ ...m.info, reconnecting: m.state === 'interrupted' })),
+      streams: snap.streams,
+    };
+  }
+
+  /** A signal from the server API (`from: null`) to everyone or one connection. */
+  async signal(
+    sessionId: string,
+    type: string,
+    data: string,
+    to?: string,
+  ): Promise<{ delivered: number } | { error: ErrorCode }> {
+    const room = this.rooms.get(sessionId);
+    if (room) return room.signalFromServer(type, data, to);
+    const bad = checkSignal(type, data);
+    if (bad) return { error: bad };
+    const snap = await this.opts.engine.snapshot(sessionId);
+    if (to !== undefined && !snap.members.some((m) => m.info.connectionId === to))
+      return { error: 'SIGNAL_TARGET_NOT_FOUND' };
+    if (to === undefined && snap.members.length === 0) return { delivered: 0 };
+    await this.opts.engine.append(sessionId, [
+      to === undefined
+        ? { event: { t: 'signal', from: null, type, data } }
+        : { event: { t: 'signal', from: null, type, data, to }, to },
+    ]);
+    return { delivered: to === undefined ? snap.members.length : 1 };
+  }
+
+  /** Force-disconnects a confirmed connection, on whichever node owns it. False if there is none. */
+  async forceDisconnect(sessionId: string, connectionId: string): Promise<boolean> {
+    const state = await this.sessionState(sessionId);
+    if (!state.connections.some((c) => c.connectionId === connectionId)) return false;
+    const room = this.rooms.get(sessionId);
+    if (room) return room.forceDisconnect(connectionId);
+    await this.opts.engine.append(sessionId, [
+      { event: { t: '~request', connectionId, request: { kind: 'forceDisconnect' } }, to: connectionId },
+    ]);
+    return true;
+  }
+
+  /** Force-unpublishes a stream, on whichever node owns its publisher. False if there is none. */
+  async forceUnpublish(sessionId: string, streamId: string): Promise<boolean> {
+    const room = this.rooms.get(sessionId);
+    if (room) return room.forceUnpublish(streamId);
+    const stream = (await this.opts.engine.snapshot(sessionId)).streams.find((s) => s.streamId === streamId);
+    if (!stream) return false;
+    await this.opts.engine.append(sessionId, [
+      {
+        event: {
+          t: '~request',
+          connectionId: stream.connectionId,
+          request: { kind: 'forceUnpublish', streamId },
+        },
+        to: stream.connectionId,
+      },
+    ]);
+    return true;
+  }
+
+  /** A connection this node holds (tests and metrics look at its outbox and state). */
+  connection(sessionId: string, connectionId: string): Connection | undefined {
+    return this.rooms.get(sessionId)?.member(connectionId);
+  }
+
+  /** The rooms of the sessions this node follows. */
+  roomsHeld(): Room[] {
+    return [...this.rooms.values()];
+  }
+
+  /** This node's replica of a session, if it follows it (tests look at its media). */
+  room(sessionId: string): Room | undefined {
+    return this.rooms.get(sessionId);
+  }
+
   /** Ends every connection with `serverShutdown`. */
   shutdown(): void {
     for (const room of [...this.rooms.values()]) {
@@ -263,32 +361,63 @@ export class Hub {
     };
   }
 
-  private roomFor(session: SessionInfo): Room {
-    let room = this.rooms.get(session.sessionId);
-    if (!room) {
-      room = new Room(
-        session,
-        {
-          onDestroyed: (conn, reason, code, seen) => this.destroyed(conn, reason, code, seen),
-          onEmpty: (r) => {
-            if (this.rooms.get(r.id) === r) this.rooms.delete(r.id);
-          },
-        },
-        () => this.opts.clock.now(),
-        (hooks) =>
-          new Sfu(
-            {
-              clock: this.opts.clock,
-              log: this.opts.log,
-              mediaTimeoutMs: this.opts.mediaTimeoutMs,
-              mediaWindowMs: this.opts.transport.mediaWindowMs,
-            },
-            hooks,
-          ),
-      );
-      this.rooms.set(session.sessionId, room);
+  /** The room of a session, following its log from a snapshot; one per session on this node. */
+  private roomFor(session: SessionInfo): Promise<Room> | Room {
+    const id = session.sessionId;
+    const open = this.rooms.get(id);
+    if (open) return open;
+    let opening = this.opening.get(id);
+    if (!opening) {
+      opening = this.openRoom(session).finally(() => this.opening.delete(id));
+      this.opening.set(id, opening);
     }
+    return opening;
+  }
+
+  private async openRoom(session: SessionInfo): Promise<Room> {
+    const { engine } = this.opts;
+    const room: Room = new Room(
+      session,
+      {
+        onDestroyed: (conn, reason, code, seen) => this.destroyed(conn, reason, code, seen),
+        onEmpty: (r) => this.closeRoom(r),
+        onMoved: (conn) => this.budget.remove(conn),
+      },
+      () => this.opts.clock.now(),
+      (hooks) =>
+        new Sfu(
+          {
+            clock: this.opts.clock,
+            log: this.opts.log,
+            mediaTimeoutMs: this.opts.mediaTimeoutMs,
+            mediaWindowMs: this.opts.transport.mediaWindowMs,
+          },
+          hooks,
+        ),
+      (entries) => {
+        engine.append(session.sessionId, entries).catch((err: unknown) => {
+          this.opts.log.error({ err, sessionId: session.sessionId }, 'append to the session log failed');
+        });
+      },
+      engine.nodeId,
+    );
+    const followed = await engine.follow(session.sessionId, (batch) => room.onLogged(batch));
+    room.load(followed.snapshot);
+    this.rooms.set(session.sessionId, room);
+    this.unfollow.set(room, followed.unfollow);
     return room;
+  }
+
+  /** A room whose last local connection left: this node stops following the session. */
+  private closeRoom(room: Room): void {
+    if (this.rooms.get(room.id) === room) this.rooms.delete(room.id);
+    this.unfollow.get(room)?.();
+    this.unfollow.delete(room);
+  }
+
+  /** A room opened for a join that did not happen. */
+  private closeIfEmpty(room: Room): void {
+    if (room.members().length === 0) this.closeRoom(room);
   }
 
   private destroyed(conn: Connection, reason: EndReason, code: ErrorCode, seen: boolean): void {

@@ -46,8 +46,9 @@ interface Subscription {
 /** What the media side needs of its room. */
 export interface RoomView {
   readonly streams: Map<string, StreamInfo>;
-  connection(id: string): Connection | undefined;
-  broadcast(event: ServerEvent, except?: Connection): number;
+  /** Sends an event to one connection of the session, wherever it is. */
+  send(event: ServerEvent, to: string): void;
+  broadcast(event: ServerEvent, except?: Connection): void;
 }
 
 /**
@@ -79,7 +80,7 @@ export class RoomMedia {
           ...(op.hasAudio !== undefined ? { hasAudio: op.hasAudio } : {}),
           ...(op.hasVideo !== undefined ? { hasVideo: op.hasVideo } : {}),
         };
-        Object.assign(stream, changes);
+        // The replica changes when the event comes back from the log.
         this.room.broadcast({ t: 'streamPropertyChanged', streamId: op.streamId, ...changes }, conn);
         return { ok: true };
       }
@@ -114,13 +115,10 @@ export class RoomMedia {
           streamId: op.streamId,
           connectionId: conn.id,
         });
-        this.room.connection(stream.connectionId)?.deliver({
-          t: 'mediaRelay',
-          subscriptionId,
-          streamId: op.streamId,
-          from: conn.id,
-          kind: 'subscribe',
-        });
+        this.room.send(
+          { t: 'mediaRelay', subscriptionId, streamId: op.streamId, from: conn.id, kind: 'subscribe' },
+          stream.connectionId,
+        );
         return { ok: true, subscriptionId };
       }
       case 'answerMedia':
@@ -154,14 +152,17 @@ export class RoomMedia {
               ? sub.connectionId
               : undefined;
         if (!peerId) return { ok: false, code: 'NOT_PERMITTED', detail: 'not a party to this subscription' };
-        this.room.connection(peerId)?.deliver({
-          t: 'mediaRelay',
-          subscriptionId: sub.subscriptionId,
-          streamId: sub.streamId,
-          from: conn.id,
-          kind: op.kind,
-          ...(op.sdp !== undefined ? { sdp: op.sdp } : {}),
-        });
+        this.room.send(
+          {
+            t: 'mediaRelay',
+            subscriptionId: sub.subscriptionId,
+            streamId: sub.streamId,
+            from: conn.id,
+            kind: op.kind,
+            ...(op.sdp !== undefined ? { sdp: op.sdp } : {}),
+          },
+          peerId,
+        );
         return { ok: true };
       }
       case 'unsubscribe': {
@@ -204,13 +205,16 @@ export class RoomMedia {
     }
     const stream = this.room.streams.get(sub.streamId);
     if (stream)
-      this.room.connection(stream.connectionId)?.deliver({
-        t: 'mediaRelay',
-        subscriptionId: sub.subscriptionId,
-        streamId: sub.streamId,
-        from: sub.connectionId,
-        kind: 'unsubscribe',
-      });
+      this.room.send(
+        {
+          t: 'mediaRelay',
+          subscriptionId: sub.subscriptionId,
+          streamId: sub.streamId,
+          from: sub.connectionId,
+          kind: 'unsubscribe',
+        },
+        stream.connectionId,
+      );
   }
 }
 

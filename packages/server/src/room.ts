@@ -5,6 +5,7 @@ import {
   errorMessage,
   errorNumber,
   type ClientOpFrame,
+  type ConnectionInfo,
   type Codec,
   type ServerFrame,
   type Wire,
@@ -15,6 +16,7 @@ import {
   type SessionInfo,
   type StreamInfo,
 } from '@tether/protocol';
+import type { LogEntry, Logged, Member, SessionRecord, SessionSnapshot } from './cluster/engine.js';
 import type { Connection } from './connection.js';
 import { isConfirmed, type ConnectionState } from './connection-state.js';
 import { RoomMedia, failure, type Deferred, type MediaOp, type OpResult } from './room-media.js';
@@ -29,8 +31,10 @@ export type EndReason = Exclude<Reason, 'tokenExpired' | 'resumeFailed'>;
 export interface RoomHooks {
   /** A connection ended for good (for tombstones, metrics and logs); `seen` is false for one nobody was told of. */
   onDestroyed(conn: Connection, reason: EndReason, code: ErrorCode, seen: boolean): void;
-  /** The last connection left. */
+  /** The last connection this node owns left. */
   onEmpty(room: Room): void;
+  /** A connection of this node's was taken over by another node (a resume there): it is dropped here without a word. */
+  onMoved(conn: Connection): void;
 }
 
 /** The code a connection is closed with for each reason. */
@@ -44,21 +48,25 @@ const CLOSE_CODE: Record<EndReason, ErrorCode> = {
   protocolError: 'ABUSE_CLOSED',
 };
 
+/** Appends entries to the session's log; the engine delivers them back through `onLogged`. */
+export type Append = (entries: LogEntry[]) => void;
+
 /**
- * The live state of one session on this server: its connections and streams, presence
- * fan-out and the semantics of every client operation. Knows nothing of sockets.
+ * One session as this node sees it: a replica of its members and streams, folded from the
+ * session's log (cluster/engine.ts), and the connections this node owns, to which it delivers
+ * the log's entries in order. Every change is an append; nothing changes until the entry
+ * comes back through `onLogged` — with the memory engine, before `append` returns. Holds the
+ * semantics of every client operation. Knows nothing of sockets.
  */
 export class Room {
-  /** The confirmed connections: everyone sees these (presence, the HTTP API). */
-  readonly connections = new Map<string, Connection>();
-  /**
-   * Welcomed but unconfirmed: they receive the session's events (their welcome's snapshot
-   * stays current) but nobody is told of them until their client shows the welcome arrived.
-   */
-  readonly pending = new Map<string, Connection>();
+  /** Every member the log has told of (pending ones included), in join order. */
+  private readonly roster = new Map<string, Member>();
   readonly streams = new Map<string, StreamInfo>();
-  /** The server is shutting down: no more broadcasts. */
+  /** The connections this node owns: it delivers to them and is the one to change their state. */
+  private readonly local = new Map<string, Connection>();
+  /** The server is shutting down: no more deliveries but the byes. */
   closing = false;
+  private empty = false;
 
   readonly media: RoomMedia;
 
@@ -68,12 +76,15 @@ export class Room {
     private readonly now: () => number,
     /** Makes the SFU of a routed session. */
     makeSfu: (hooks: SfuHooks) => Sfu,
+    private readonly append: Append,
+    /** This node's id (the owner of the connections it welcomes). */
+    private readonly nodeId: string,
   ) {
     const sfu =
       session.mediaMode === 'routed'
         ? makeSfu({
             onFlowing: (streamId, flowing) => {
-              if (this.streams.has(streamId)) this.broadcast({ t: 'streamMedia', streamId, flowing });
+              if (this.streams.has(streamId)) this.emit({ event: { t: 'streamMedia', streamId, flowing } });
             },
             onGiveUp: (streamId) => this.destroyStream(streamId, 'networkDisconnected'),
           })
@@ -81,8 +92,8 @@ export class Room {
     this.media = new RoomMedia(
       {
         streams: this.streams,
-        connection: (id) => this.member(id),
-        broadcast: (e, x) => this.broadcast(e, x),
+        send: (event, to) => this.emit({ event, to }),
+        broadcast: (event, except) => this.emit({ event, ...(except ? { except: except.id } : {}) }),
       },
       sfu,
     );
@@ -92,68 +103,194 @@ export class Room {
     return this.session.sessionId;
   }
 
-  /** Everyone else, as a joining client should see them. */
+  /** The state the log was at when this node started following it. */
+  load(snapshot: SessionSnapshot): void {
+    for (const member of snapshot.members) this.roster.set(member.info.connectionId, { ...member });
+    for (const stream of snapshot.streams) this.streams.set(stream.streamId, { ...stream });
+  }
+
+  /** Everyone else a joining client should see: the confirmed members, in join order. */
   peersOf(conn: Connection): PeerConnection[] {
     const peers: PeerConnection[] = [];
-    for (const other of this.connections.values())
-      if (other !== conn)
-        peers.push({ ...other.info, ...(other.state === 'interrupted' ? { reconnecting: true } : {}) });
+    for (const m of this.roster.values())
+      if (m.info.connectionId !== conn.id && m.state !== 'pending')
+        peers.push({ ...m.info, ...(m.state === 'interrupted' ? { reconnecting: true } : {}) });
     return peers;
   }
 
-  /** A connection of this session, confirmed or not (for callers that already know its id). */
+  /** The confirmed members, as the HTTP API lists them. */
+  connectionList(): Array<ConnectionInfo & { reconnecting: boolean }> {
+    const list: Array<ConnectionInfo & { reconnecting: boolean }> = [];
+    for (const m of this.roster.values())
+      if (m.state !== 'pending') list.push({ ...m.info, reconnecting: m.state === 'interrupted' });
+    return list;
+  }
+
+  /** Whether a connection is in the session, confirmed or not (a directed signal reaches either). */
+  has(id: string): boolean {
+    return this.roster.has(id);
+  }
+
+  /** A connection this node owns, confirmed or not. */
   member(id: string): Connection | undefined {
-    return this.connections.get(id) ?? this.pending.get(id);
+    return this.local.get(id);
   }
 
-  /** Every connection, confirmed or not. */
+  /** The connections this node owns. */
   members(): Connection[] {
-    return [...this.connections.values(), ...this.pending.values()];
+    return [...this.local.values()];
   }
 
-  /** A welcomed connection joins unseen. */
+  /**
+   * A welcomed connection joins unseen: from now on it receives the log's entries (its
+   * welcome is the replica as of now), and the log tells the other nodes of it.
+   */
   admit(conn: Connection): void {
-    this.pending.set(conn.id, conn);
+    this.local.set(conn.id, conn);
+    this.emit({
+      event: {
+        t: '~joined',
+        member: { info: conn.info, role: conn.role, state: 'pending', owner: this.nodeId },
+      },
+    });
   }
 
   /** Its client confirmed the welcome: from now on the others see it. */
   confirm(conn: Connection): void {
-    if (this.pending.get(conn.id) !== conn) return;
+    if (this.local.get(conn.id) !== conn || conn.state !== 'pending') return;
     conn.confirm();
-    this.pending.delete(conn.id);
-    this.broadcast({ t: 'connectionCreated', connection: conn.info }, conn);
-    this.connections.set(conn.id, conn);
-  }
-
-  /** Sends one event to every connection but `except`, unconfirmed ones included; the body is encoded once. */
-  broadcast(event: ServerEvent, except?: Connection): number {
-    if (this.closing) return 0;
-    // Encoded once per codec in use, whatever the number of receivers.
-    const bodies = new Map<Codec, Wire>();
-    let n = 0;
-    // Copy: a delivery can overflow an outbox and destroy a connection mid-loop.
-    for (const conn of this.members()) {
-      if (conn === except) continue;
-      let body = bodies.get(conn.codec);
-      if (body === undefined) bodies.set(conn.codec, (body = conn.codec.body(event)));
-      conn.deliverEncoded(body);
-      n++;
-    }
-    return n;
+    this.emit({ event: { t: 'connectionCreated', connection: conn.info }, except: conn.id });
   }
 
   interrupted(conn: Connection): void {
     if (conn.state === 'interrupted')
-      this.broadcast({ t: 'connectionReconnecting', connectionId: conn.id }, conn);
+      this.emit({ event: { t: 'connectionReconnecting', connectionId: conn.id }, except: conn.id });
   }
 
   /** A resume attached a new transport; `before` is the state it found. A resume also confirms. */
   resumed(conn: Connection, before: ConnectionState): void {
-    if (before === 'interrupted') this.broadcast({ t: 'connectionReconnected', connectionId: conn.id }, conn);
-    else if (!isConfirmed(before)) {
-      this.pending.delete(conn.id);
-      this.broadcast({ t: 'connectionCreated', connection: conn.info }, conn);
-      this.connections.set(conn.id, conn);
+    if (before === 'interrupted')
+      this.emit({ event: { t: 'connectionReconnected', connectionId: conn.id }, except: conn.id });
+    else if (!isConfirmed(before))
+      this.emit({ event: { t: 'connectionCreated', connection: conn.info }, except: conn.id });
+  }
+
+  /** Entries of the session's log, in order: fold each into the replica, deliver it to whom it is for. */
+  onLogged(batch: readonly Logged[]): void {
+    for (const { entry } of batch) {
+      const { event } = entry;
+      if (event.t.startsWith('~')) this.record(event as SessionRecord, entry.to);
+      else {
+        this.fold(event as ServerEvent);
+        this.deliver(event as ServerEvent, entry);
+      }
+    }
+    if (this.local.size === 0 && !this.empty) {
+      this.empty = true;
+      this.media.close();
+      this.hooks.onEmpty(this);
+    }
+  }
+
+  private emit(...entries: LogEntry[]): void {
+    this.append(entries);
+  }
+
+  /** What an event changes in the replica. */
+  private fold(event: ServerEvent): void {
+    switch (event.t) {
+      case 'connectionCreated':
+      case 'connectionReconnected':
+        this.setState(
+          event.t === 'connectionCreated' ? event.connection.connectionId : event.connectionId,
+          'connected',
+        );
+        return;
+      case 'connectionReconnecting':
+        this.setState(event.connectionId, 'interrupted');
+        return;
+      case 'connectionDestroyed':
+        this.roster.delete(event.connectionId);
+        return;
+      case 'streamCreated':
+        this.streams.set(event.stream.streamId, { ...event.stream });
+        this.local.get(event.stream.connectionId)?.streams.add(event.stream.streamId);
+        return;
+      case 'streamDestroyed':
+        this.streams.delete(event.streamId);
+        this.local.get(event.connectionId)?.streams.delete(event.streamId);
+        this.media.streamEnded(event.streamId);
+        return;
+      case 'streamPropertyChanged': {
+        const stream = this.streams.get(event.streamId);
+        if (!stream) return;
+        if (event.hasAudio !== undefined) stream.hasAudio = event.hasAudio;
+        if (event.hasVideo !== undefined) stream.hasVideo = event.hasVideo;
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private setState(id: string, state: Member['state']): void {
+    const m = this.roster.get(id);
+    if (m) m.state = state;
+  }
+
+  /** Sends an event to the local connections it is for; the body is encoded once per codec in use. */
+  private deliver(event: ServerEvent, entry: LogEntry): void {
+    if (this.closing) return;
+    if (entry.to !== undefined) {
+      this.local.get(entry.to)?.deliver(event);
+      return;
+    }
+    const bodies = new Map<Codec, Wire>();
+    // Copy: a delivery can overflow an outbox and destroy a connection mid-loop.
+    for (const conn of [...this.local.values()]) {
+      if (conn.id === entry.except) continue;
+      let body = bodies.get(conn.codec);
+      if (body === undefined) bodies.set(conn.codec, (body = conn.codec.body(event)));
+      conn.deliverEncoded(body);
+    }
+  }
+
+  /** A record of the log: the replica changes, and the owner acts on its connection. */
+  private record(rec: SessionRecord, to: string | undefined): void {
+    switch (rec.t) {
+      case '~joined':
+        this.roster.set(rec.member.info.connectionId, { ...rec.member });
+        return;
+      case '~moved': {
+        const m = this.roster.get(rec.connectionId);
+        if (m) m.owner = rec.owner;
+        const conn = this.local.get(rec.connectionId);
+        if (conn && rec.owner !== this.nodeId) {
+          this.local.delete(conn.id);
+          conn.close(1001, 'resumed on another node');
+          this.hooks.onMoved(conn);
+        }
+        return;
+      }
+      case '~ended': {
+        this.roster.delete(rec.connectionId);
+        const conn = to === undefined ? undefined : this.local.get(to);
+        this.media.connectionEnded(rec.connectionId);
+        if (!conn) return;
+        this.local.delete(conn.id);
+        const reason = rec.reason as EndReason;
+        const bye: ServerFrame = { t: 'bye', reason, code: rec.code, message: errorMessage(rec.code) };
+        conn.close(errorNumber(rec.code), reason, bye);
+        this.hooks.onDestroyed(conn, reason, rec.code, rec.seen);
+        return;
+      }
+      case '~request': {
+        const conn = this.local.get(rec.connectionId);
+        if (!conn) return;
+        if (rec.request.kind === 'forceDisconnect') this.destroy(conn, 'forceDisconnected');
+        else this.destroyStream(rec.request.streamId, 'forceUnpublished');
+        return;
+      }
     }
   }
 
@@ -187,10 +324,10 @@ export class Room {
     if (conn.state === 'closed') return;
     if (result.ok) {
       const { ok: _ok, ...extra } = result;
-      conn.deliver({ t: 'reply', re, ok: true, ...extra });
+      this.emit({ event: { t: 'reply', re, ok: true, ...extra }, to: conn.id });
     } else {
       const message = errorMessage(result.code, result.detail);
-      conn.deliver({ t: 'reply', re, ok: false, code: result.code, message });
+      this.emit({ event: { t: 'reply', re, ok: false, code: result.code, message }, to: conn.id });
       // A flood past the rate limit is abuse: tolerated for a while, then the connection ends.
       if (result.code === 'RATE_LIMITED' && conn.strikes.strike())
         this.destroy(conn, 'protocolError', 'ABUSE_CLOSED');
@@ -202,38 +339,58 @@ export class Room {
     const bad = checkSignal(type, data);
     if (bad) return { error: bad };
     if (to !== undefined) {
-      const target = this.member(to);
-      if (!target) return { error: 'SIGNAL_TARGET_NOT_FOUND' };
-      target.deliver({ t: 'signal', from: null, type, data, to });
+      if (!this.roster.has(to)) return { error: 'SIGNAL_TARGET_NOT_FOUND' };
+      this.emit({ event: { t: 'signal', from: null, type, data, to }, to });
       return { delivered: 1 };
     }
-    return { delivered: this.broadcast({ t: 'signal', from: null, type, data }) };
+    const delivered = this.closing ? 0 : this.roster.size;
+    this.emit({ event: { t: 'signal', from: null, type, data } });
+    return { delivered };
   }
 
   /**
-   * Ends a connection for good: its streams go, the others are told, its transport is closed
-   * with a bye. One nobody was told of (unconfirmed) goes without a word to the others.
+   * Ends a connection this node owns, for good: its transport gets a bye, its streams go,
+   * the others are told. One nobody was told of (unconfirmed) goes without a word to them.
    */
   destroy(conn: Connection, reason: EndReason, code: ErrorCode = CLOSE_CODE[reason]): void {
-    if (conn.state === 'closed' || this.member(conn.id) !== conn) return;
+    if (conn.state === 'closed' || this.local.get(conn.id) !== conn) return;
     const seen = isConfirmed(conn.state);
-    if (seen) this.connections.delete(conn.id);
-    else this.pending.delete(conn.id);
-    for (const streamId of conn.streams) this.destroyStream(streamId, reason, conn);
-    this.media.connectionEnded(conn.id);
-    const bye: ServerFrame = { t: 'bye', reason, code, message: errorMessage(code) };
-    conn.close(errorNumber(code), reason, bye);
-    if (seen) this.broadcast({ t: 'connectionDestroyed', connectionId: conn.id, reason });
-    this.hooks.onDestroyed(conn, reason, code, seen);
-    if (this.connections.size === 0 && this.pending.size === 0) {
-      this.media.close();
-      this.hooks.onEmpty(this);
+    const entries: LogEntry[] = [
+      { event: { t: '~ended', connectionId: conn.id, reason, code, seen }, to: conn.id },
+    ];
+    for (const streamId of conn.streams) {
+      const stream = this.streams.get(streamId);
+      if (stream) entries.push({ event: { t: 'streamDestroyed', streamId, connectionId: conn.id, reason } });
     }
+    if (seen) entries.push({ event: { t: 'connectionDestroyed', connectionId: conn.id, reason } });
+    this.append(entries);
+  }
+
+  /** Force-disconnects any member: here if this node owns it, else its owner is asked. False if unknown. */
+  forceDisconnect(id: string): boolean {
+    const conn = this.local.get(id);
+    if (conn) {
+      this.destroy(conn, 'forceDisconnected');
+      return true;
+    }
+    if (!this.roster.has(id)) return false;
+    this.emit({ event: { t: '~request', connectionId: id, request: { kind: 'forceDisconnect' } }, to: id });
+    return true;
   }
 
   forceUnpublish(streamId: string): boolean {
-    if (!this.streams.has(streamId)) return false;
-    this.destroyStream(streamId, 'forceUnpublished');
+    const stream = this.streams.get(streamId);
+    if (!stream) return false;
+    if (this.local.has(stream.connectionId)) this.destroyStream(streamId, 'forceUnpublished');
+    else
+      this.emit({
+        event: {
+          t: '~request',
+          connectionId: stream.connectionId,
+          request: { kind: 'forceUnpublish', streamId },
+        },
+        to: stream.connectionId,
+      });
     return true;
   }
 
@@ -252,11 +409,13 @@ export class Room {
         if (bad) return { ok: false, code: bad };
         if (!conn.signals.take()) return { ok: false, code: 'RATE_LIMITED' };
         if (op.to !== undefined) {
-          const target = this.member(op.to);
-          if (!target) return { ok: false, code: 'SIGNAL_TARGET_NOT_FOUND', detail: op.to };
-          target.deliver({ t: 'signal', from: conn.id, type: op.type, data: op.data, to: op.to });
+          if (!this.roster.has(op.to)) return { ok: false, code: 'SIGNAL_TARGET_NOT_FOUND', detail: op.to };
+          this.emit({
+            event: { t: 'signal', from: conn.id, type: op.type, data: op.data, to: op.to },
+            to: op.to,
+          });
         } else {
-          this.broadcast({ t: 'signal', from: conn.id, type: op.type, data: op.data });
+          this.emit({ event: { t: 'signal', from: conn.id, type: op.type, data: op.data } });
         }
         return { ok: true };
       }
@@ -270,9 +429,7 @@ export class Room {
           ...op.stream,
           creationTime: this.now(),
         };
-        this.streams.set(stream.streamId, stream);
-        conn.streams.add(stream.streamId);
-        this.broadcast({ t: 'streamCreated', stream }, conn);
+        this.emit({ event: { t: 'streamCreated', stream }, except: conn.id });
         return { ok: true, stream };
       }
       case 'unpublish': {
@@ -290,9 +447,8 @@ export class Room {
       case 'forceDisconnect': {
         if (conn.role !== 'moderator')
           return { ok: false, code: 'NOT_PERMITTED', detail: 'only a moderator can force-disconnect' };
-        const target = this.member(op.connectionId);
-        if (!target) return { ok: false, code: 'CONNECTION_NOT_FOUND', detail: op.connectionId };
-        this.destroy(target, 'forceDisconnected');
+        if (!this.forceDisconnect(op.connectionId))
+          return { ok: false, code: 'CONNECTION_NOT_FOUND', detail: op.connectionId };
         return { ok: true };
       }
       case 'forceUnpublish': {
@@ -309,9 +465,9 @@ export class Room {
   destroyStream(streamId: string, reason: EndReason, quietTo?: Connection): void {
     const stream = this.streams.get(streamId);
     if (!stream) return;
-    this.streams.delete(streamId);
-    this.connections.get(stream.connectionId)?.streams.delete(streamId);
-    this.media.streamEnded(streamId);
-    this.broadcast({ t: 'streamDestroyed', streamId, connectionId: stream.connectionId, reason }, quietTo);
+    this.emit({
+      event: { t: 'streamDestroyed', streamId, connectionId: stream.connectionId, reason },
+      ...(quietTo ? { except: quietTo.id } : {}),
+    });
   }
 }

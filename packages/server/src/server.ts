@@ -5,6 +5,7 @@ import { WebSocketServer } from 'ws';
 import { DEFAULTS, defaultSendBufferMaxBytes, type ServerOptions } from './config.js';
 import { registerDemoRoutes, type DemoOptions } from './demo-routes.js';
 import { registerHttpApi } from './http-api.js';
+import { MemoryEngine } from './cluster/memory-engine.js';
 import { Hub } from './hub.js';
 import { createMetrics } from './metrics.js';
 import type { OutboxLimits } from './outbox.js';
@@ -50,6 +51,7 @@ export async function startServer(
 
   const sendBufferMaxBytes = options.sendBufferMaxBytes ?? defaultSendBufferMaxBytes(outbox);
 
+  const engine = options.engine ?? new MemoryEngine();
   const metrics = createMetrics(() => hub.sizes());
   const hub: Hub = new Hub({
     clock,
@@ -60,6 +62,7 @@ export async function startServer(
     log,
     metrics,
     mediaTimeoutMs: options.mediaTimeoutMs ?? DEFAULTS.mediaTimeoutMs,
+    engine,
   });
 
   const http = Fastify({
@@ -100,6 +103,7 @@ export async function startServer(
       for (const ws of wss.clients) ws.terminate();
       wss.close();
       await http.close();
+      await engine.close();
     },
   };
 }

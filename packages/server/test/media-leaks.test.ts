@@ -115,7 +115,7 @@ describe('routed media: nothing leaks on any exit path', () => {
     // A moderator that stays throughout: the room lives on, so every cleanup below is the exit
     // path's own, not the room's closing.
     observer = await agent('observer', 'moderator');
-    room = t.server.hub.rooms.get(sessionId)!;
+    room = t.server.hub.room(sessionId)!;
   });
 
   afterEach(async () => {
@@ -178,7 +178,7 @@ describe('routed media: nothing leaks on any exit path', () => {
     );
     expect(resources().udp).toBe(base.udp);
     // The room itself lives on with its moderator.
-    expect(t.server.hub.rooms.get(sessionId)).toBe(room);
+    expect(t.server.hub.room(sessionId)).toBe(room);
   }
 
   async function clientBack(a: Agent, udp: number, what: string): Promise<void> {
@@ -283,7 +283,7 @@ describe('routed media: nothing leaks on any exit path', () => {
   it('give-up of the session: both clients vanish (killed) and their reconnect window passes', async () => {
     const { pub, sub } = await mediaUp();
     await Promise.all([pub.kill(), sub.kill()]);
-    await waitFor(() => room.connections.size === 1, 'connections destroyed after the window', 15_000);
+    await waitFor(() => room.connectionList().length === 1, 'connections destroyed after the window', 15_000);
     await clean('session give-up');
   }, 60_000);
 

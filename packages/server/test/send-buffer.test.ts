@@ -26,7 +26,7 @@ describe('the socket send buffer is bounded', () => {
     await t.close();
   });
 
-  const connection = (id: string) => t.server.hub.rooms.get(sessionId)?.connections.get(id);
+  const connection = (id: string) => t.server.hub.connection(sessionId, id);
   async function rawJoin(data: string) {
     const joined = await RawClient.join(t.url, sessionId, await t.token(sessionId, 'publisher', data));
     raws.push(joined.client);
@@ -108,11 +108,17 @@ describe('the socket send buffer is bounded', () => {
     const log = new Recorder(observer);
     const stuck = await rawJoin('stuck');
     stuck.client.pauseReading();
+    // It still writes (heartbeats), so the server never takes it for a dead path: only the buffer ends it.
+    const beats = setInterval(() => stuck.client.send({ t: 'hb' }), 500);
     const conn = connection(stuck.id)!;
     let maxBuffered = 0;
-    for (let i = 0; i < 2000 && conn.state !== 'closed'; i++) {
-      await t.api.signal(sessionId, { type: 'load', data: DATA });
-      maxBuffered = Math.max(maxBuffered, conn.heldBytes - conn.outbox.pendingBytes);
+    try {
+      for (let i = 0; i < 2000 && conn.state !== 'closed'; i++) {
+        await t.api.signal(sessionId, { type: 'load', data: DATA });
+        maxBuffered = Math.max(maxBuffered, conn.heldBytes - conn.outbox.pendingBytes);
+      }
+    } finally {
+      clearInterval(beats);
     }
     const ended = await log.next('connectionDestroyed', (e) => e.connection.connectionId === stuck.id);
     expect(ended.reason).toBe('bufferOverflow');

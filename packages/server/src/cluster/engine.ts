@@ -1,11 +1,4 @@
-import type {
-  CodecName,
-  ConnectionInfo,
-  ErrorCode,
-  Role,
-  ServerEvent,
-  StreamInfo,
-} from '@tether/protocol';
+import type { CodecName, ConnectionInfo, ErrorCode, Role, ServerEvent, StreamInfo } from '@tether/protocol';
 
 /**
  * The cluster seam. One interface, two engines: `memory` (one process, no service — what
@@ -109,9 +102,7 @@ export type SessionRecord =
   /** A resume on another node took the connection over: its old owner drops it without a word. */
   | { t: '~moved'; connectionId: string; owner: string; epoch: number };
 
-export type OwnerRequest =
-  | { kind: 'forceDisconnect' }
-  | { kind: 'forceUnpublish'; streamId: string };
+export type OwnerRequest = { kind: 'forceDisconnect' } | { kind: 'forceUnpublish'; streamId: string };
 
 /** A connection as every replica knows it. */
 export interface Member {
@@ -178,7 +169,12 @@ export interface ConnectionDirectory {
   register(record: ResumeRecord): Promise<void>;
   load(sessionId: string, connectionId: string): Promise<ResumeRecord | undefined>;
   /** Records progress (the owner calls it as the client acknowledges, and when the transport is lost). */
-  checkpoint(sessionId: string, connectionId: string, checkpoint: Checkpoint, interruptedAt?: number): Promise<void>;
+  checkpoint(
+    sessionId: string,
+    connectionId: string,
+    checkpoint: Checkpoint,
+    interruptedAt?: number,
+  ): Promise<void>;
   /** Takes the connection over for this node; undefined when it is gone or `epoch` is stale (someone else took it first). */
   claim(sessionId: string, connectionId: string, epoch: number): Promise<ResumeRecord | undefined>;
   /** The connection ended for good. */
