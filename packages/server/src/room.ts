@@ -16,7 +16,7 @@ import {
   type SessionInfo,
   type StreamInfo,
 } from '@tether/protocol';
-import type { LogEntry, Logged, Member, SessionRecord, SessionSnapshot } from './cluster/engine.js';
+import type { LogEntry, Logged, Member, Position, SessionRecord, SessionSnapshot } from './cluster/engine.js';
 import type { Connection } from './connection.js';
 import { isConfirmed, type ConnectionState } from './connection-state.js';
 import { RoomMedia, failure, type Deferred, type MediaOp, type OpResult } from './room-media.js';
@@ -67,6 +67,8 @@ export class Room {
   /** The server is shutting down: no more deliveries but the byes. */
   closing = false;
   private empty = false;
+  /** The last log position folded in: a welcome built now is the session as of here. */
+  private at: Position = '0';
 
   readonly media: RoomMedia;
 
@@ -103,8 +105,13 @@ export class Room {
     return this.session.sessionId;
   }
 
+  get position(): Position {
+    return this.at;
+  }
+
   /** The state the log was at when this node started following it. */
   load(snapshot: SessionSnapshot): void {
+    this.at = snapshot.at;
     for (const member of snapshot.members) this.roster.set(member.info.connectionId, { ...member });
     for (const stream of snapshot.streams) this.streams.set(stream.streamId, { ...stream });
   }
@@ -177,7 +184,8 @@ export class Room {
 
   /** Entries of the session's log, in order: fold each into the replica, deliver it to whom it is for. */
   onLogged(batch: readonly Logged[]): void {
-    for (const { entry } of batch) {
+    for (const { at, entry } of batch) {
+      this.at = at;
       const { event } = entry;
       if (event.t.startsWith('~')) this.record(event as SessionRecord, entry.to);
       else {
