@@ -1,6 +1,7 @@
 import { PROTOCOL_VERSION, type ServerFrame } from '@tether/protocol';
 import { FakeClock } from '@tether/testkit';
 import { describe, expect, it } from 'vitest';
+import { Endpoints } from './endpoints.js';
 import { Handshaker } from './handshake.js';
 import type { WebSocketLike } from './socket.js';
 
@@ -48,14 +49,14 @@ const resumed: ServerFrame = {
   },
 } as ServerFrame;
 
-function setup() {
+function setup(urls: string | string[] = 'http://127.0.0.1:1') {
   ScriptedSocket.made = [];
   const clock = new FakeClock();
   const messages: string[] = [];
   const closes: number[] = [];
   const handshaker = new Handshaker({
     clock,
-    url: 'http://127.0.0.1:1',
+    endpoints: new Endpoints(urls),
     WebSocket: () => Promise.resolve(ScriptedSocket),
     active: () => true,
     message: (_ws, text) => messages.push(text),
@@ -125,6 +126,26 @@ describe('Handshaker', () => {
     handshaker.abort();
     expect(await Promise.all(attempts)).toEqual(['DISCONNECTED', 'DISCONNECTED', 'DISCONNECTED']);
     expect(ScriptedSocket.made.every((s) => s.killed)).toBe(true);
+  });
+
+  it('with several servers, an attempt that fails on its path sends the next one to the next server; a refusal does not', async () => {
+    const { clock, handshaker, tick } = setup(['http://a:1', 'http://b:2']);
+    const first = handshaker.open('{}', 1000, () => undefined);
+    await tick();
+    clock.advance(1000);
+    await expect(first).rejects.toMatchObject({ code: 'CONNECT_FAILED' });
+    const second = handshaker.open('{}', 1000, () => undefined);
+    await tick();
+    const b = ScriptedSocket.made[1] as ScriptedSocket;
+    expect(b.url).toBe('ws://b:2/v1/ws');
+    b.open();
+    b.answer({ t: 'error', code: 'RESUME_BAD_SECRET', message: 'no' });
+    await expect(second).rejects.toMatchObject({ code: 'RESUME_BAD_SECRET' });
+    // The server answered: the path works, the next attempt stays there.
+    void handshaker.open('{}', 1000, () => undefined).catch(() => undefined);
+    await tick();
+    expect(ScriptedSocket.made[2]?.url).toBe('ws://b:2/v1/ws');
+    handshaker.abort();
   });
 
   it('a refusal (error frame or close code) fails the attempt with its code', async () => {

@@ -7,12 +7,14 @@ import {
   type ServerFrame,
   type TimerHandle,
 } from '@tether/protocol';
+import type { Endpoints } from './endpoints.js';
 import { endpointUrl, messageData, type WebSocketConstructor, type WebSocketLike } from './socket.js';
 
 /** What the handshaker needs of the session it opens transports for. */
 export interface HandshakeHost {
   clock: Clock;
-  url: string;
+  /** The servers to try; a path failure moves the next attempt to the next one. */
+  endpoints: Endpoints;
   WebSocket: () => Promise<WebSocketConstructor>;
   /** False once the session ended: no attempt starts then. */
   active(): boolean;
@@ -27,6 +29,8 @@ export interface HandshakeHost {
 /** One connect or resume attempt: a socket until the server answers it. */
 interface Attempt {
   ws: WebSocketLike;
+  /** The server it went to. */
+  url: string;
   /** The socket opened and the first frame went out: the server is reachable on this path. */
   opened: boolean;
   /** The server answered: this socket is the transport now. */
@@ -65,10 +69,16 @@ export class Handshaker {
     const WS = await this.host.WebSocket();
     if (!this.host.active()) throw new TetherError('DISCONNECTED');
     const opening = [...this.attempts].filter((a) => !a.opened);
-    if (opening.length >= 2) opening[0]?.settle(superseded());
+    const oldest = opening.length >= 2 ? opening[0] : undefined;
+    if (oldest) {
+      // Two attempts in a row could not even open on that server's path: try the next one.
+      this.host.endpoints.failed(oldest.url);
+      oldest.settle(superseded());
+    }
     const { clock } = this.host;
     await new Promise<void>((resolve, reject) => {
-      const ws = new WS(endpointUrl(this.host.url));
+      const url = this.host.endpoints.current;
+      const ws = new WS(endpointUrl(url));
       ws.binaryType = 'arraybuffer';
       const due = clock.now() + timeoutMs;
       const expire = (recheck: boolean) => {
@@ -78,6 +88,7 @@ export class Handshaker {
       };
       const attempt: Attempt = {
         ws,
+        url,
         opened: false,
         won: false,
         sentAt: 0,
@@ -87,6 +98,7 @@ export class Handshaker {
           clock.clearTimeout(attempt.timer);
           if (err) {
             kill(ws);
+            if (err.code === 'CONNECT_FAILED') this.host.endpoints.failed(url);
             reject(err);
           } else resolve();
         },

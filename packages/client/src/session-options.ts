@@ -5,8 +5,11 @@ import type { ReconnectPolicy } from './reconnect-policy.js';
 import type { WebSocketConstructor } from './socket.js';
 
 export interface SessionOptions {
-  /** The server, `http(s)://host:port` or `ws(s)://…`. */
-  url: string;
+  /**
+   * The server, `http(s)://host:port` or `ws(s)://…` — or a list of them (a cluster's nodes):
+   * an attempt that fails on its path (no socket, no answer in time) moves to the next.
+   */
+  url: string | readonly string[];
   sessionId: string;
   /** Give up reconnecting after this long. Default: the server's window (30 s on a default server). */
   reconnectWindowMs?: number;

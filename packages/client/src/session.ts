@@ -28,6 +28,7 @@ import {
 } from '@tether/protocol';
 import { Emitter } from './emitter.js';
 import type { SessionEvents } from './events.js';
+import { Endpoints } from './endpoints.js';
 import { Handshaker, kill } from './handshake.js';
 import { MediaRouter } from './media-router.js';
 import { Publisher, type PublisherOptions } from './media/publisher.js';
@@ -67,6 +68,8 @@ export class Session extends Emitter<SessionEvents> {
   private readonly clock: Clock;
   private readonly channel: ReliableChannel;
   private readonly handshaker: Handshaker;
+  /** The servers this session may use (one URL, or a cluster's nodes). */
+  private readonly endpoints: Endpoints;
   private readonly reconnector: Reconnector;
   private readonly media: MediaRouter;
   private config: TransportConfig | undefined;
@@ -94,9 +97,10 @@ export class Session extends Emitter<SessionEvents> {
     this.preferredCodec = options.codec ?? jsonCodec;
     const clock = (this.clock = options.clock ?? systemClock);
     this.channel = new ReliableChannel(clock, { ...DEFAULT_QUEUE_LIMITS, ...options.queue });
+    this.endpoints = new Endpoints(options.url);
     this.handshaker = new Handshaker({
       clock,
-      url: options.url,
+      endpoints: this.endpoints,
       WebSocket: async () => options.WebSocket ?? (await defaultWebSocket()),
       active: () => this._state !== 'disconnected',
       message: (ws, data) => this.onMessage(ws, data),
@@ -158,7 +162,7 @@ export class Session extends Emitter<SessionEvents> {
     this.token = token;
     this.setState('connecting');
     try {
-      if (!recovery || !(await this.recover(recovery))) await this.join();
+      if (!recovery || !(await this.recover(recovery))) await this.firstJoin();
     } catch (err) {
       if ((this._state as SessionState) === 'connecting')
         this.setState('disconnected', err instanceof TetherError ? err.code : 'CONNECT_FAILED');
@@ -282,6 +286,18 @@ export class Session extends Emitter<SessionEvents> {
   }
 
   // ------------------------------------------------------------------ transports
+
+  /** The first join: each server of the list in turn, while they fail on their path. */
+  private async firstJoin(): Promise<void> {
+    for (let tries = this.endpoints.all.length; ;) {
+      try {
+        return await this.join();
+      } catch (err) {
+        const pathFailure = err instanceof TetherError && err.code === 'CONNECT_FAILED';
+        if (--tries === 0 || !pathFailure || this._state !== 'connecting') throw err;
+      }
+    }
+  }
 
   private join(): Promise<void> {
     const first = JSON.stringify({

@@ -15,7 +15,7 @@ export interface TestServer {
   /** A connected client; closed by `close()`. */
   join(
     sessionId: string,
-    opts?: { role?: Role; data?: string; url?: string } & Partial<SessionOptions>,
+    opts?: { role?: Role; data?: string; url?: SessionOptions['url'] } & Partial<SessionOptions>,
   ): Promise<Session>;
   close(): Promise<void>;
 }
