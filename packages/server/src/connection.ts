@@ -73,6 +73,8 @@ export class Connection {
   inFlight = 0;
   /** How many times a transport was lost. */
   interruptions = 0;
+  /** Takeovers of this connection by a node (appends for it carry it: cluster/engine.ts Fence). */
+  epoch = 0;
   private link: Link | undefined;
   private heartbeat: Heartbeat | undefined;
   private windowTimer: TimerHandle | undefined;
@@ -198,16 +200,19 @@ export class Connection {
   }
 
   /** Sends a reliable event: numbered, kept for replay until acknowledged, written now if attached. */
-  deliver(event: ServerEvent): void {
-    this.deliverEncoded(this.codec.body(event));
+  deliver(event: ServerEvent, at?: string): void {
+    this.deliverEncoded(this.codec.body(event), at);
   }
 
-  /** As deliver, with a body already encoded by this connection's codec (shared across a fan-out). */
-  deliverEncoded(body: Wire): void {
+  /**
+   * As deliver, with a body already encoded by this connection's codec (shared across a
+   * fan-out); `at` is the session log position it came from.
+   */
+  deliverEncoded(body: Wire, at?: string): void {
     if (this._state === 'closed') return;
     let frame: Wire;
     try {
-      frame = this.outbox.push(body);
+      frame = this.outbox.push(body, at);
     } catch (err) {
       if (err instanceof OutboxOverflowError) {
         this.hooks.onOverflow(this, 'BUFFER_OVERFLOW');

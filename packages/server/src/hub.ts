@@ -394,8 +394,8 @@ export class Hub {
           },
           hooks,
         ),
-      (entries) => {
-        engine.append(session.sessionId, entries).catch((err: unknown) => {
+      (entries, fence) => {
+        engine.append(session.sessionId, entries, fence).catch((err: unknown) => {
           this.opts.log.error({ err, sessionId: session.sessionId }, 'append to the session log failed');
         });
       },

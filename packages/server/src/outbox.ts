@@ -25,6 +25,10 @@ export class OutboxOverflowError extends Error {
  */
 export class Outbox {
   private frames: Wire[] = [];
+  /** The session log position each frame came from (parallel to `frames`), for checkpoints. */
+  private positions: (string | undefined)[] = [];
+  /** The log position of the last acknowledged frame. */
+  private ackedPosition: string | undefined;
   private head = 0;
   private bytes = 0;
   /** Highest seq assigned. */
@@ -50,9 +54,23 @@ export class Outbox {
   get pendingBytes(): number {
     return this.bytes;
   }
+  /** The session log position of the last frame the client acknowledged (undefined before any). */
+  get ackedAt(): string | undefined {
+    return this.ackedPosition;
+  }
+
+  /**
+   * An empty outbox whose numbering goes on from `seq` (everything up to it acknowledged, the
+   * last of it at log position `at`): a connection taken over from another node.
+   */
+  startAt(seq: number, at: string | undefined): void {
+    if (this.lastSeq !== 0) throw new Error('startAt on an outbox in use');
+    this.lastSeq = this.acked = seq;
+    this.ackedPosition = at;
+  }
 
   /** Numbers a pre-encoded event body and keeps it; returns the frame to send. Throws OutboxOverflowError past a limit. */
-  push(body: Wire): Wire {
+  push(body: Wire, at?: string): Wire {
     const seq = this.lastSeq + 1;
     const frame = this.codec.sequenced(body, seq);
     const size = wireSize(frame);
@@ -61,6 +79,7 @@ export class Outbox {
     }
     this.lastSeq = seq;
     this.frames.push(frame);
+    this.positions.push(at);
     this.bytes += size;
     return frame;
   }
@@ -74,6 +93,8 @@ export class Outbox {
     while (this.acked < ack) {
       const frame = this.frames[this.head];
       this.frames[this.head] = '';
+      this.ackedPosition = this.positions[this.head] ?? this.ackedPosition;
+      this.positions[this.head] = undefined;
       this.head++;
       this.bytes -= frame === undefined ? 0 : wireSize(frame);
       this.acked++;
@@ -81,6 +102,7 @@ export class Outbox {
     // Compact now and then so the array does not grow forever.
     if (this.head > 1024 && this.head * 2 > this.frames.length) {
       this.frames = this.frames.slice(this.head);
+      this.positions = this.positions.slice(this.head);
       this.head = 0;
     }
     return true;

@@ -16,7 +16,15 @@ import {
   type SessionInfo,
   type StreamInfo,
 } from '@tether/protocol';
-import type { LogEntry, Logged, Member, Position, SessionRecord, SessionSnapshot } from './cluster/engine.js';
+import type {
+  Fence,
+  LogEntry,
+  Logged,
+  Member,
+  Position,
+  SessionRecord,
+  SessionSnapshot,
+} from './cluster/engine.js';
 import type { Connection } from './connection.js';
 import { isConfirmed, type ConnectionState } from './connection-state.js';
 import { RoomMedia, failure, type Deferred, type MediaOp, type OpResult } from './room-media.js';
@@ -49,7 +57,7 @@ const CLOSE_CODE: Record<EndReason, ErrorCode> = {
 };
 
 /** Appends entries to the session's log; the engine delivers them back through `onLogged`. */
-export type Append = (entries: LogEntry[]) => void;
+export type Append = (entries: LogEntry[], fence?: Fence) => void;
 
 /**
  * One session as this node sees it: a replica of its members and streams, folded from the
@@ -67,6 +75,8 @@ export class Room {
   /** The server is shutting down: no more deliveries but the byes. */
   closing = false;
   private empty = false;
+  /** The entries of the operation being applied, appended together with its reply. */
+  private batch: { entries: LogEntry[]; fence: Fence } | undefined;
   /** The last log position folded in: a welcome built now is the session as of here. */
   private at: Position = '0';
 
@@ -190,7 +200,7 @@ export class Room {
       if (event.t.startsWith('~')) this.record(event as SessionRecord, entry.to);
       else {
         this.fold(event as ServerEvent);
-        this.deliver(event as ServerEvent, entry);
+        this.deliver(event as ServerEvent, entry, at);
       }
     }
     if (this.local.size === 0 && !this.empty) {
@@ -200,8 +210,10 @@ export class Room {
     }
   }
 
+  /** Appends now, or with the rest of the operation being applied (one atomic append: its effects and its reply). */
   private emit(...entries: LogEntry[]): void {
-    this.append(entries);
+    if (this.batch) this.batch.entries.push(...entries);
+    else this.append(entries);
   }
 
   /** What an event changes in the replica. */
@@ -247,10 +259,10 @@ export class Room {
   }
 
   /** Sends an event to the local connections it is for; the body is encoded once per codec in use. */
-  private deliver(event: ServerEvent, entry: LogEntry): void {
+  private deliver(event: ServerEvent, entry: LogEntry, at: Position): void {
     if (this.closing) return;
     if (entry.to !== undefined) {
-      this.local.get(entry.to)?.deliver(event);
+      this.local.get(entry.to)?.deliver(event, at);
       return;
     }
     const bodies = new Map<Codec, Wire>();
@@ -259,7 +271,7 @@ export class Room {
       if (conn.id === entry.except) continue;
       let body = bodies.get(conn.codec);
       if (body === undefined) bodies.set(conn.codec, (body = conn.codec.body(event)));
-      conn.deliverEncoded(body);
+      conn.deliverEncoded(body, at);
     }
   }
 
@@ -312,9 +324,19 @@ export class Room {
       });
       return;
     }
-    const result = this.run(conn, op);
-    if (typeof result === 'function') this.defer(conn, op, result);
-    else this.reply(conn, op.seq, result);
+    // Its effects and its reply are one append: a node that dies cannot leave one without the other.
+    const batch = (this.batch = {
+      entries: [] as LogEntry[],
+      fence: { connectionId: conn.id, epoch: conn.epoch },
+    });
+    try {
+      const result = this.run(conn, op);
+      if (typeof result === 'function') this.defer(conn, op, result);
+      else this.reply(conn, op.seq, result);
+    } finally {
+      this.batch = undefined;
+      if (batch.entries.length > 0) this.append(batch.entries, batch.fence);
+    }
   }
 
   private defer(conn: Connection, op: ClientOpFrame, work: Deferred): void {
@@ -371,7 +393,7 @@ export class Room {
       if (stream) entries.push({ event: { t: 'streamDestroyed', streamId, connectionId: conn.id, reason } });
     }
     if (seen) entries.push({ event: { t: 'connectionDestroyed', connectionId: conn.id, reason } });
-    this.append(entries);
+    this.emit(...entries);
   }
 
   /** Force-disconnects any member: here if this node owns it, else its owner is asked. False if unknown. */
