@@ -9,6 +9,9 @@ import {
   msgpackCodec,
   reasonForError,
   type ClientFrame,
+  type CodecName,
+  type Role,
+  type TimerHandle,
   type ConnectionInfo,
   type StreamInfo,
   type Clock,
@@ -27,11 +30,16 @@ import {
   InterruptedBudget,
   type InterruptedLimits,
 } from './interrupted-budget.js';
-import type { ClusterEngine } from './cluster/engine.js';
+import type { ClusterEngine, OwnerRequest, ResumeRecord } from './cluster/engine.js';
+import { Orphans } from './orphans.js';
+import { secretDigest, takeOver } from './takeover.js';
 import type { Metrics } from './metrics.js';
 import type { Projects } from './projects.js';
 import { Sfu } from './media/sfu.js';
-import { Room, type EndReason } from './room.js';
+import { CLOSE_CODE, Room, type EndReason } from './room.js';
+
+/** How often a cluster node records what its clients acknowledged (a takeover replays from there). */
+const CHECKPOINT_EVERY_MS = 500;
 import { Tombstones } from './tombstones.js';
 
 export interface HubOptions {
@@ -77,6 +85,11 @@ export class Hub {
   /** Rooms being opened (following the session's log): concurrent joins share one. */
   private readonly opening = new Map<string, Promise<Room>>();
   private readonly unfollow = new Map<Room, () => void>();
+  /** Connections of dead nodes this node took over: they wait for a resume until their window passes. */
+  private readonly orphans: Orphans;
+  /** Cluster engines only: what each local connection's client had acknowledged at the last checkpoint. */
+  private readonly checkpointed = new WeakMap<Connection, string>();
+  private checkpointTimer: TimerHandle | undefined;
   private readonly tombstones = new Tombstones();
   /** What is held for connections without a transport, bounded per session and for the server. */
   readonly budget: InterruptedBudget<Connection, Room>;
@@ -86,6 +99,19 @@ export class Hub {
       opts.metrics.budgetEvictions.inc({ scope });
       room.destroy(conn, 'bufferOverflow', 'INTERRUPTED_BUDGET_EXCEEDED');
     });
+    this.orphans = new Orphans(opts.clock, opts.transport.reconnectWindowMs, (record) =>
+      this.endOrphan(record, 'networkDisconnected'),
+    );
+    if (opts.engine.name !== 'memory') {
+      opts.engine.onOrphans((records) => {
+        for (const record of records) void this.adoptOrphan(record);
+      });
+      this.scheduleCheckpoints();
+    }
+  }
+
+  private get clustered(): boolean {
+    return this.opts.engine.name !== 'memory';
   }
 
   /**
@@ -109,15 +135,12 @@ export class Hub {
     }
 
     const secret = randomBytes(24).toString('base64url');
-    const conn = new Connection(
+    const conn = this.makeConnection(
+      room,
       { connectionId: randomUUID(), data: claims.data, creationTime: this.opts.clock.now() },
       claims.role,
       secret,
-      this.opts.clock,
-      this.opts.transport,
-      this.opts.limits,
-      this.hooksFor(room),
-      frame.codec === 'msgpack' ? msgpackCodec : jsonCodec,
+      frame.codec === 'msgpack' ? 'msgpack' : 'json',
     );
     conn.start(link);
     conn.sendRaw(
@@ -138,21 +161,56 @@ export class Hub {
         codec: conn.codec.name,
       }),
     );
+    const joinedAt = room.position;
     room.admit(conn);
+    if (this.clustered) this.register(room, conn, secret, joinedAt);
     this.opts.metrics.connects.inc();
     this.opts.log.debug({ sessionId: room.id, connectionId: conn.id, role: conn.role }, 'connected');
     return { conn, room };
   }
 
-  resume(frame: ResumeFrame, link: Link): Attached {
+  /** Re-attaches a transport: at once to a connection held here, else (cluster) by taking it over. */
+  resume(frame: ResumeFrame, link: Link): Attached | Promise<Attached> {
     this.checkVersion(frame.v);
     const room = this.rooms.get(frame.sessionId);
     const conn = room?.member(frame.connectionId);
-    if (!room || !conn) {
-      const ended = this.tombstones.get(frame.connectionId);
-      throw new TetherError(ended ?? 'RESUME_UNKNOWN_CONNECTION');
+    if (room && conn) {
+      if (!conn.secretMatches(frame.secret)) throw new TetherError('RESUME_BAD_SECRET');
+      return this.attachResume(room, conn, frame, link, undefined);
     }
-    if (!conn.secretMatches(frame.secret)) throw new TetherError('RESUME_BAD_SECRET');
+    if (!this.clustered)
+      throw new TetherError(this.tombstones.get(frame.connectionId) ?? 'RESUME_UNKNOWN_CONNECTION');
+    return this.resumeFromCluster(frame, link);
+  }
+
+  private async resumeFromCluster(frame: ResumeFrame, link: Link): Promise<Attached> {
+    const { engine } = this.opts;
+    const record = await engine.directory.load(frame.sessionId, frame.connectionId);
+    if (!record)
+      throw new TetherError(this.tombstones.get(frame.connectionId) ?? 'RESUME_UNKNOWN_CONNECTION');
+    if (record.secretDigest !== secretDigest(frame.secret)) throw new TetherError('RESUME_BAD_SECRET');
+    const session = parseSessionId(frame.sessionId, (key) => this.opts.projects.secretFor(key));
+    const room = await this.roomFor(session);
+    this.orphans.drop(frame.connectionId);
+    const { conn, before } = await takeOver(engine, room, record, (r) =>
+      this.makeConnection(room, r.member.info, r.member.role, frame.secret, r.codec),
+    );
+    if (!link.open) {
+      // The client left while its connection was rebuilt: it stays here, interrupted, for its next resume.
+      room.forget(conn);
+      this.orphans.add({ ...record, epoch: conn.epoch, interruptedAt: this.opts.clock.now() });
+      throw new TetherError('DISCONNECTED');
+    }
+    return this.attachResume(room, conn, frame, link, before);
+  }
+
+  private attachResume(
+    room: Room,
+    conn: Connection,
+    frame: ResumeFrame,
+    link: Link,
+    takenOverFrom: 'pending' | 'connected' | 'interrupted' | undefined,
+  ): Attached {
     const replay = conn.outbox.after(frame.ack);
     if (!replay)
       throw new TetherError(
@@ -169,9 +227,17 @@ export class Hub {
     });
     this.budget.remove(conn);
     const before = conn.resumeOn(link, frame.ack, answer, replay);
-    room.resumed(conn, before);
+    room.resumed(conn, takenOverFrom ?? before);
     this.opts.metrics.resumes.inc();
-    this.opts.log.debug({ sessionId: room.id, connectionId: conn.id, replayed: replay.length }, 'resumed');
+    this.opts.log.debug(
+      {
+        sessionId: room.id,
+        connectionId: conn.id,
+        replayed: replay.length,
+        takeover: takenOverFrom !== undefined,
+      },
+      'resumed',
+    );
     return { conn, room };
   }
 
@@ -330,6 +396,8 @@ export class Hub {
 
   /** Ends every connection with `serverShutdown`. */
   shutdown(): void {
+    if (this.checkpointTimer !== undefined) this.opts.clock.clearTimeout(this.checkpointTimer);
+    this.orphans.clear();
     for (const room of [...this.rooms.values()]) {
       // Everyone is told by their own bye; N presence broadcasts to N leaving clients would be O(N²).
       room.closing = true;
@@ -348,11 +416,108 @@ export class Hub {
     return { ...sizes, interruptedHeldBytes: this.budget.totalBytes };
   }
 
+  private makeConnection(
+    room: Room,
+    info: ConnectionInfo,
+    role: Role,
+    secret: string,
+    codec: CodecName,
+  ): Connection {
+    return new Connection(
+      info,
+      role,
+      secret,
+      this.opts.clock,
+      this.opts.transport,
+      this.opts.limits,
+      this.hooksFor(room),
+      codec === 'msgpack' ? msgpackCodec : jsonCodec,
+    );
+  }
+
+  /** Cluster: the record another node needs to take the connection over. */
+  private register(room: Room, conn: Connection, secret: string, joinedAt: string): void {
+    const record: ResumeRecord = {
+      sessionId: room.id,
+      member: { info: conn.info, role: conn.role, state: 'pending', owner: this.opts.engine.nodeId },
+      secretDigest: secretDigest(secret),
+      codec: conn.codec.name,
+      joinedAt,
+      epoch: conn.epoch,
+      checkpoint: { seq: 0, at: joinedAt, lastApplied: 0 },
+    };
+    this.checkpointed.set(conn, '0:0');
+    this.opts.engine.directory.register(record).catch((err: unknown) => this.clusterError(err, 'register'));
+  }
+
+  /** Cluster: records each connection's progress (what its client acknowledged, what was applied). */
+  private checkpoint(room: Room, conn: Connection, interruptedAt?: number): void {
+    const mark = `${conn.outbox.ackedSeq}:${conn.lastApplied}`;
+    if (interruptedAt === undefined && this.checkpointed.get(conn) === mark) return;
+    this.checkpointed.set(conn, mark);
+    const at = conn.outbox.ackedAt;
+    if (at === undefined && conn.outbox.ackedSeq > 0) return;
+    this.opts.engine.directory
+      .checkpoint(
+        room.id,
+        conn.id,
+        { seq: conn.outbox.ackedSeq, at: at ?? '0', lastApplied: conn.lastApplied },
+        interruptedAt,
+      )
+      .catch((err: unknown) => this.clusterError(err, 'checkpoint'));
+  }
+
+  private scheduleCheckpoints(): void {
+    this.checkpointTimer = this.opts.clock.setTimeout(() => {
+      for (const room of this.rooms.values()) for (const conn of room.members()) this.checkpoint(room, conn);
+      this.scheduleCheckpoints();
+    }, CHECKPOINT_EVERY_MS);
+  }
+
+  /** A connection of a dead node, claimed for this one: held until its client resumes or its window passes. */
+  private async adoptOrphan(record: ResumeRecord): Promise<void> {
+    try {
+      const session = parseSessionId(record.sessionId, (key) => this.opts.projects.secretFor(key));
+      const room = await this.roomFor(session);
+      this.orphans.add(record);
+      room.orphaned(record.member.info.connectionId, {
+        connectionId: record.member.info.connectionId,
+        epoch: record.epoch,
+      });
+    } catch (err) {
+      this.clusterError(err, 'adopt orphan');
+    }
+  }
+
+  private endOrphan(record: ResumeRecord, reason: EndReason): void {
+    const id = record.member.info.connectionId;
+    const room = this.rooms.get(record.sessionId);
+    room?.endOrphan(id, reason, { connectionId: id, epoch: record.epoch });
+    this.tombstones.add(id, reason === 'networkDisconnected' ? 'RESUME_WINDOW_EXPIRED' : CLOSE_CODE[reason]);
+    this.opts.metrics.destroyed.inc({ reason });
+    this.opts.engine.directory
+      .remove(record.sessionId, id)
+      .catch((err: unknown) => this.clusterError(err, 'remove'));
+    if (room && room.members().length === 0 && !this.orphans.inSession(room.id)) this.closeRoom(room);
+  }
+
+  /** A request for a connection this node holds no transport of: an orphan here is ended. */
+  private ownerRequest(connectionId: string, request: OwnerRequest): void {
+    if (request.kind !== 'forceDisconnect') return;
+    const record = this.orphans.drop(connectionId);
+    if (record) this.endOrphan(record, 'forceDisconnected');
+  }
+
+  private clusterError(err: unknown, what: string): void {
+    this.opts.log.error({ err }, `cluster: ${what} failed`);
+  }
+
   private hooksFor(room: Room): ConnectionHooks {
     return {
       onInterrupted: (conn) => {
         this.opts.metrics.interruptions.inc();
         room.interrupted(conn);
+        if (this.clustered) this.checkpoint(room, conn, this.opts.clock.now());
         this.budget.add(conn, room, conn.outbox.pendingBytes + INTERRUPTED_OVERHEAD_BYTES);
       },
       onWindowPassed: (conn) => room.destroy(conn, 'networkDisconnected'),
@@ -379,9 +544,15 @@ export class Hub {
     const room: Room = new Room(
       session,
       {
-        onDestroyed: (conn, reason, code, seen) => this.destroyed(conn, reason, code, seen),
-        onEmpty: (r) => this.closeRoom(r),
-        onMoved: (conn) => this.budget.remove(conn),
+        onDestroyed: (conn, reason, code, seen) => this.destroyed(room, conn, reason, code, seen),
+        onEmpty: (r) => {
+          if (!this.orphans.inSession(r.id)) this.closeRoom(r);
+        },
+        onMoved: (id, conn) => {
+          if (conn) this.budget.remove(conn);
+          this.orphans.drop(id);
+        },
+        onRequest: (id, request) => this.ownerRequest(id, request),
       },
       () => this.opts.clock.now(),
       (hooks) =>
@@ -420,8 +591,12 @@ export class Hub {
     if (room.members().length === 0) this.closeRoom(room);
   }
 
-  private destroyed(conn: Connection, reason: EndReason, code: ErrorCode, seen: boolean): void {
+  private destroyed(room: Room, conn: Connection, reason: EndReason, code: ErrorCode, seen: boolean): void {
     this.budget.remove(conn);
+    if (this.clustered)
+      this.opts.engine.directory
+        .remove(room.id, conn.id)
+        .catch((err: unknown) => this.clusterError(err, 'remove'));
     // A late resume hears the code the connection ended with; a plain leave is simply unknown.
     this.tombstones.add(
       conn.id,

@@ -16,14 +16,16 @@ import {
   type SessionInfo,
   type StreamInfo,
 } from '@tether/protocol';
-import type {
-  Fence,
-  LogEntry,
-  Logged,
-  Member,
-  Position,
-  SessionRecord,
-  SessionSnapshot,
+import {
+  isFor,
+  type Fence,
+  type LogEntry,
+  type Logged,
+  type Member,
+  type OwnerRequest,
+  type Position,
+  type SessionRecord,
+  type SessionSnapshot,
 } from './cluster/engine.js';
 import type { Connection } from './connection.js';
 import { isConfirmed, type ConnectionState } from './connection-state.js';
@@ -41,12 +43,14 @@ export interface RoomHooks {
   onDestroyed(conn: Connection, reason: EndReason, code: ErrorCode, seen: boolean): void;
   /** The last connection this node owns left. */
   onEmpty(room: Room): void;
-  /** A connection of this node's was taken over by another node (a resume there): it is dropped here without a word. */
-  onMoved(conn: Connection): void;
+  /** A connection was taken over by another node (a resume there): dropped here without a word, if held here. */
+  onMoved(connectionId: string, conn: Connection | undefined): void;
+  /** The owner of a connection is asked to end it, and this node holds none: maybe an orphan of a dead node. */
+  onRequest(connectionId: string, request: OwnerRequest): void;
 }
 
 /** The code a connection is closed with for each reason. */
-const CLOSE_CODE: Record<EndReason, ErrorCode> = {
+export const CLOSE_CODE: Record<EndReason, ErrorCode> = {
   clientDisconnected: 'LEFT',
   networkDisconnected: 'NETWORK_DISCONNECTED',
   forceDisconnected: 'FORCE_DISCONNECTED',
@@ -75,6 +79,8 @@ export class Room {
   /** The server is shutting down: no more deliveries but the byes. */
   closing = false;
   private empty = false;
+  /** Connections being taken over: the entries for them, held until their replay is rebuilt. */
+  private readonly adopting = new Map<string, Logged[]>();
   /** The entries of the operation being applied, appended together with its reply. */
   private batch: { entries: LogEntry[]; fence: Fence } | undefined;
   /** The last log position folded in: a welcome built now is the session as of here. */
@@ -148,6 +154,33 @@ export class Room {
     return this.roster.has(id);
   }
 
+  /** What the replica knows of a connection's state (undefined: not in the session). */
+  memberState(id: string): Member['state'] | undefined {
+    return this.roster.get(id)?.state;
+  }
+
+  /**
+   * A connection taken over from another node joins the local ones; until `endAdoption`, the
+   * entries for it are held (its replay is being rebuilt from the log, and comes first).
+   */
+  beginAdoption(conn: Connection): void {
+    this.local.set(conn.id, conn);
+    this.adopting.set(conn.id, []);
+    this.empty = false;
+  }
+
+  /** The entries held for it since `beginAdoption`, in order; from now on it is delivered to. */
+  endAdoption(conn: Connection): Logged[] {
+    const held = this.adopting.get(conn.id) ?? [];
+    this.adopting.delete(conn.id);
+    return held;
+  }
+
+  /** A connection that will not be held here after all (a takeover that failed). */
+  forget(conn: Connection): void {
+    if (this.local.get(conn.id) === conn) this.local.delete(conn.id);
+  }
+
   /** A connection this node owns, confirmed or not. */
   member(id: string): Connection | undefined {
     return this.local.get(id);
@@ -164,6 +197,7 @@ export class Room {
    */
   admit(conn: Connection): void {
     this.local.set(conn.id, conn);
+    this.empty = false;
     this.emit({
       event: {
         t: '~joined',
@@ -261,18 +295,24 @@ export class Room {
   /** Sends an event to the local connections it is for; the body is encoded once per codec in use. */
   private deliver(event: ServerEvent, entry: LogEntry, at: Position): void {
     if (this.closing) return;
+    if (this.adopting.size > 0) this.hold(entry, at);
     if (entry.to !== undefined) {
+      if (this.adopting.has(entry.to)) return;
       this.local.get(entry.to)?.deliver(event, at);
       return;
     }
     const bodies = new Map<Codec, Wire>();
     // Copy: a delivery can overflow an outbox and destroy a connection mid-loop.
     for (const conn of [...this.local.values()]) {
-      if (conn.id === entry.except) continue;
+      if (conn.id === entry.except || this.adopting.has(conn.id)) continue;
       let body = bodies.get(conn.codec);
       if (body === undefined) bodies.set(conn.codec, (body = conn.codec.body(event)));
       conn.deliverEncoded(body, at);
     }
+  }
+
+  private hold(entry: LogEntry, at: Position): void {
+    for (const [id, held] of this.adopting) if (isFor(entry, id)) held.push({ at, entry });
   }
 
   /** A record of the log: the replica changes, and the owner acts on its connection. */
@@ -284,12 +324,13 @@ export class Room {
       case '~moved': {
         const m = this.roster.get(rec.connectionId);
         if (m) m.owner = rec.owner;
+        if (rec.owner === this.nodeId) return;
         const conn = this.local.get(rec.connectionId);
-        if (conn && rec.owner !== this.nodeId) {
+        if (conn) {
           this.local.delete(conn.id);
           conn.close(1001, 'resumed on another node');
-          this.hooks.onMoved(conn);
         }
+        this.hooks.onMoved(rec.connectionId, conn);
         return;
       }
       case '~ended': {
@@ -306,7 +347,10 @@ export class Room {
       }
       case '~request': {
         const conn = this.local.get(rec.connectionId);
-        if (!conn) return;
+        if (!conn) {
+          this.hooks.onRequest(rec.connectionId, rec.request);
+          return;
+        }
         if (rec.request.kind === 'forceDisconnect') this.destroy(conn, 'forceDisconnected');
         else this.destroyStream(rec.request.streamId, 'forceUnpublished');
         return;
@@ -394,6 +438,30 @@ export class Room {
     }
     if (seen) entries.push({ event: { t: 'connectionDestroyed', connectionId: conn.id, reason } });
     this.emit(...entries);
+  }
+
+  /**
+   * An orphan (its owner died, this node took it over) whose transport is gone: the others
+   * see it interrupted, if they saw it connected.
+   */
+  orphaned(id: string, fence: Fence): void {
+    if (this.roster.get(id)?.state === 'connected')
+      this.append([{ event: { t: 'connectionReconnecting', connectionId: id }, except: id }], fence);
+  }
+
+  /** Ends an orphan for good, from what the replica knows of it: its streams go, the others are told. */
+  endOrphan(id: string, reason: EndReason, fence: Fence, code: ErrorCode = CLOSE_CODE[reason]): void {
+    const m = this.roster.get(id);
+    if (!m) return;
+    const seen = m.state !== 'pending';
+    const entries: LogEntry[] = [{ event: { t: '~ended', connectionId: id, reason, code, seen }, to: id }];
+    for (const stream of this.streams.values())
+      if (stream.connectionId === id)
+        entries.push({
+          event: { t: 'streamDestroyed', streamId: stream.streamId, connectionId: id, reason },
+        });
+    if (seen) entries.push({ event: { t: 'connectionDestroyed', connectionId: id, reason } });
+    this.append(entries, fence);
   }
 
   /** Force-disconnects any member: here if this node owns it, else its owner is asked. False if unknown. */

@@ -118,11 +118,16 @@ export function serveSocket(ws: WebSocket, hub: Hub, clock: Clock, log: Logger, 
       }
     };
     if (frame.t === 'resume') {
+      let resumed: Attached | Promise<Attached>;
       try {
-        done(hub.resume(frame, link));
+        resumed = hub.resume(frame, link);
       } catch (err) {
         fail(err);
+        return;
       }
+      // Held here: at once. Another node's (a cluster): once taken over.
+      if (resumed instanceof Promise) resumed.then(done, fail);
+      else done(resumed);
     } else hub.connect(frame, link).then(done, fail);
   });
 

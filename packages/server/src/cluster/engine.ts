@@ -180,3 +180,19 @@ export interface ConnectionDirectory {
   /** The connection ended for good. */
   remove(sessionId: string, connectionId: string): Promise<void>;
 }
+
+/**
+ * Orders two positions of one log: `ms-seq` stream ids (Redis) or plain counters (memory),
+ * compared as numbers, never as text ("10-0" is after "9-0").
+ */
+export function comparePositions(a: Position, b: Position): number {
+  const [am = 0, as = 0] = a.split('-').map(Number);
+  const [bm = 0, bs = 0] = b.split('-').map(Number);
+  return am !== bm ? am - bm : as - bs;
+}
+
+/** Whether a connection receives an entry: a client event addressed to it or to everyone but another. */
+export function isFor(entry: LogEntry, connectionId: string): boolean {
+  if (entry.event.t.startsWith('~')) return false;
+  return entry.to !== undefined ? entry.to === connectionId : entry.except !== connectionId;
+}
