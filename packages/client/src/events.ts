@@ -21,7 +21,9 @@ export interface SessionEvents {
   /** Joined; `recovered` when a recovery key resumed the connection a previous page left. */
   sessionConnected: { connection: ConnectionInfo; recovered?: boolean };
   /** The transport was lost; the SDK is resuming. Streams, subscriptions and queued signals are kept. */
-  sessionReconnecting: { cause: 'heartbeatTimeout' | 'socketClosed' | 'offline' | 'protocolError' };
+  sessionReconnecting: {
+    cause: 'heartbeatTimeout' | 'socketClosed' | 'offline' | 'protocolError' | 'serverDraining';
+  };
   /** Back, with the same connection. `rejoined` is true when a refused resume was replaced by a fresh join (new connection id). */
   sessionReconnected: { rejoined: boolean; connection: ConnectionInfo };
   sessionDisconnected: { reason: Reason; code?: ErrorCode };

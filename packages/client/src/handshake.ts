@@ -98,7 +98,9 @@ export class Handshaker {
           clock.clearTimeout(attempt.timer);
           if (err) {
             kill(ws);
-            if (err.code === 'CONNECT_FAILED') this.host.endpoints.failed(url);
+            // A path that failed, or a node going away: the next attempt tries the next server.
+            if (err.code === 'CONNECT_FAILED' || err.code === 'SERVER_DRAINING')
+              this.host.endpoints.failed(url);
             reject(err);
           } else resolve();
         },

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BackoffPolicy } from './reconnect-policy.js';
+import { BackoffPolicy, isRetryable } from './reconnect-policy.js';
 
 const WINDOW = 60_000;
 const ctx = (attempt: number, elapsedMs = 0, windowMs = WINDOW) => ({ attempt, elapsedMs, windowMs });
@@ -112,5 +112,14 @@ describe('BackoffPolicy', () => {
     expect(calls).toBe(2);
     policy.nextRetryDelayMs(ctx(3, WINDOW));
     expect(calls).toBe(2);
+  });
+});
+
+describe('isRetryable', () => {
+  it('retries path failures and a draining node, never a server answer', () => {
+    for (const code of ['DISCONNECTED', 'CONNECT_FAILED', 'FRAME_UNEXPECTED', 'SERVER_DRAINING'])
+      expect(isRetryable(code), code).toBe(true);
+    for (const code of ['RESUME_BAD_SECRET', 'TOKEN_EXPIRED', 'SERVER_SHUTDOWN', 'RESUME_UNKNOWN_CONNECTION'])
+      expect(isRetryable(code), code).toBe(false);
   });
 });

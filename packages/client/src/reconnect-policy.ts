@@ -47,11 +47,17 @@ export class BackoffPolicy implements ReconnectPolicy {
 
 /**
  * Failures of a path (the socket did not open, closed, timed out, or the attempt was
- * superseded by a newer one): retried on the policy's schedule. Any other code is the
- * server's answer, which is final.
+ * superseded by a newer one) and a draining node's refusal: retried on the policy's
+ * schedule. Any other code is the server's answer, which is final.
  */
 export function isRetryable(code: string): boolean {
-  return code === 'DISCONNECTED' || code === 'CONNECT_FAILED' || code === 'FRAME_UNEXPECTED';
+  return (
+    code === 'DISCONNECTED' ||
+    code === 'CONNECT_FAILED' ||
+    code === 'FRAME_UNEXPECTED' ||
+    // A cluster node going away: another node serves the same connection.
+    code === 'SERVER_DRAINING'
+  );
 }
 
 /** While the browser says it is offline, one probe this often (`navigator.onLine` can be wrong). */

@@ -293,7 +293,8 @@ export class Session extends Emitter<SessionEvents> {
       try {
         return await this.join();
       } catch (err) {
-        const pathFailure = err instanceof TetherError && err.code === 'CONNECT_FAILED';
+        const pathFailure =
+          err instanceof TetherError && (err.code === 'CONNECT_FAILED' || err.code === 'SERVER_DRAINING');
         if (--tries === 0 || !pathFailure || this._state !== 'connecting') throw err;
       }
     }
@@ -484,6 +485,12 @@ export class Session extends Emitter<SessionEvents> {
     if (ending && reasonForError(ending) && code !== errorNumber('LEFT')) {
       // A close code that ends the connection on purpose (the bye frame may have been lost).
       this.end(reasonForError(ending) as Reason, ending);
+      return;
+    }
+    if (ending === 'SERVER_DRAINING') {
+      // That node is going away: the resume goes to the next one at once.
+      this.endpoints.failed(this.endpoints.current);
+      this.transportLost('serverDraining');
       return;
     }
     this.transportLost('socketClosed');

@@ -49,4 +49,24 @@ describe('a list of server URLs', () => {
     expect((await b.api.listConnections(sessionId)).map((c) => c.data)).toEqual(['mover']);
     expect(s.state).toBe('connected');
   }, 20_000);
+
+  it('a draining node sends its clients to the next server at once, and refuses new ones with SERVER_DRAINING', async () => {
+    const [a, b] = [await startTestServer(), await startTestServer()];
+    servers.push(a, b);
+    const sessionId = await a.createSession();
+    const s = await a.join(sessionId, { url: [a.url, b.url], rejoinOnResumeFailure: true, data: 'deployed' });
+    const lost = new Promise<SessionEvents['sessionReconnecting']>((r) => s.once('sessionReconnecting', r));
+    const back = new Promise<SessionEvents['sessionReconnected']>((r) => s.once('sessionReconnected', r));
+    const drained = a.server.drain(5000);
+    expect((await lost).cause).toBe('serverDraining');
+    const started = Date.now();
+    // Two servers that share no state: b refuses the resume, the client joins there again.
+    expect((await back).rejoined).toBe(true);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect((await b.api.listConnections(sessionId)).map((c) => c.data)).toEqual(['deployed']);
+    const health = await fetch(`${a.url}/health`);
+    expect(health.status).toBe(503);
+    // The drained node's connection never moved (no cluster): it is reported as left behind.
+    expect(await drained).toBe(1);
+  }, 20_000);
 });

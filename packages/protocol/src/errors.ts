@@ -182,6 +182,11 @@ export const ERRORS = {
     reason: 'bufferOverflow',
   },
   SERVER_SHUTDOWN: { num: 4602, message: 'The server is shutting down.', reason: 'serverShutdown' },
+  SERVER_DRAINING: {
+    num: 4608,
+    message:
+      'This cluster node is going away (a deploy): the connection resumes on another node, and the SDK does it by itself.',
+  },
   FORCE_DISCONNECTED: {
     num: 4603,
     message: 'A moderator or the server API disconnected this connection.',

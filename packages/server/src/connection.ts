@@ -166,6 +166,17 @@ export class Connection {
     this.hooks.onInterrupted(this);
   }
 
+  /**
+   * This node is draining: the transport is closed with SERVER_DRAINING, so the client
+   * resumes on another node at once; the connection waits here, interrupted, until taken over.
+   */
+  drain(): void {
+    const link = this.link;
+    if (!link) return;
+    this.linkLost(link);
+    link.close(errorNumber('SERVER_DRAINING'), 'SERVER_DRAINING');
+  }
+
   /** Drops the current transport (it lost data); the connection waits for a resume. */
   dropLink(code: ErrorCode): void {
     const link = this.link;

@@ -88,7 +88,10 @@ export function registerHttpApi(
   });
   app.setNotFoundHandler((req, reply) => send(reply, 'API_NOT_FOUND', `${req.method} ${req.url}`));
 
-  app.get('/health', async () => ({ ok: true }));
+  // A draining node answers 503, so a load balancer stops sending it clients.
+  app.get('/health', async (_req, reply) =>
+    hub.draining ? reply.code(503).send({ ok: false, draining: true }) : { ok: true },
+  );
   app.get('/metrics', async (_req, reply) =>
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );

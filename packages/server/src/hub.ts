@@ -90,6 +90,7 @@ export class Hub {
   /** Cluster engines only: what each local connection's client had acknowledged at the last checkpoint. */
   private readonly checkpointed = new WeakMap<Connection, string>();
   private checkpointTimer: TimerHandle | undefined;
+  private drainingSince: number | undefined;
   private readonly tombstones = new Tombstones();
   /** What is held for connections without a transport, bounded per session and for the server. */
   readonly budget: InterruptedBudget<Connection, Room>;
@@ -120,6 +121,7 @@ export class Hub {
    */
   async connect(frame: ConnectFrame, link: Link): Promise<Attached | undefined> {
     this.checkVersion(frame.v);
+    if (this.draining) throw new TetherError('SERVER_DRAINING');
     const lookup = (key: string) => this.opts.projects.secretFor(key);
     const session = parseSessionId(frame.sessionId, lookup);
     const claims = await verifyToken(frame.token, lookup, { now: this.opts.clock.now() });
@@ -172,6 +174,7 @@ export class Hub {
   /** Re-attaches a transport: at once to a connection held here, else (cluster) by taking it over. */
   resume(frame: ResumeFrame, link: Link): Attached | Promise<Attached> {
     this.checkVersion(frame.v);
+    if (this.draining) throw new TetherError('SERVER_DRAINING');
     const room = this.rooms.get(frame.sessionId);
     const conn = room?.member(frame.connectionId);
     if (room && conn) {
@@ -394,6 +397,29 @@ export class Hub {
     return this.rooms.get(sessionId);
   }
 
+  /** This node is draining: no new connections; its clients are moving to other nodes. */
+  get draining(): boolean {
+    return this.drainingSince !== undefined;
+  }
+
+  /**
+   * Cluster deploys: every client of this node is told to resume elsewhere (SERVER_DRAINING),
+   * at once; new connections are refused. Resolves when each has been taken over by another
+   * node (or has ended), or when `timeoutMs` passes; `progress` hears how many are left.
+   */
+  async drain(timeoutMs: number, progress?: (left: number) => void): Promise<number> {
+    this.drainingSince = this.opts.clock.now();
+    for (const room of this.rooms.values()) for (const conn of room.members()) conn.drain();
+    const left = () => [...this.rooms.values()].reduce((n, r) => n + r.members().length, 0);
+    const deadline = this.opts.clock.now() + timeoutMs;
+    let last = -1;
+    while (left() > 0 && this.opts.clock.now() < deadline) {
+      if (left() !== last) progress?.((last = left()));
+      await new Promise<void>((r) => this.opts.clock.setTimeout(r, 100));
+    }
+    return left();
+  }
+
   /** Ends every connection with `serverShutdown`. */
   shutdown(): void {
     if (this.checkpointTimer !== undefined) this.opts.clock.clearTimeout(this.checkpointTimer);
@@ -516,7 +542,8 @@ export class Hub {
     return {
       onInterrupted: (conn) => {
         this.opts.metrics.interruptions.inc();
-        room.interrupted(conn);
+        // Drained: its client resumes on another node in a moment; the others need not hear of it.
+        if (!this.draining) room.interrupted(conn);
         if (this.clustered) this.checkpoint(room, conn, this.opts.clock.now());
         this.budget.add(conn, room, conn.outbox.pendingBytes + INTERRUPTED_OVERHEAD_BYTES);
       },

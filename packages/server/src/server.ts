@@ -27,6 +27,11 @@ export interface TetherServer {
   readonly log: Logger;
   /** Ends every connection with `serverShutdown` and stops listening. */
   close(): Promise<void>;
+  /**
+   * Cluster: moves every client to other nodes (SERVER_DRAINING; they resume there), then
+   * leaves the cluster and stops. Resolves with how many had not moved within `timeoutMs`.
+   */
+  drain(timeoutMs: number, progress?: (left: number) => void): Promise<number>;
 }
 
 /** Starts a Tether server: WebSocket endpoint and HTTP API on one port. */
@@ -98,6 +103,15 @@ export async function startServer(
     hub,
     http,
     log,
+    async drain(timeoutMs, progress) {
+      const left = await hub.drain(timeoutMs, progress);
+      // What has not moved is handed to the other nodes by the engine's graceful leave.
+      for (const ws of wss.clients) ws.terminate();
+      wss.close();
+      await http.close();
+      await engine.close();
+      return left;
+    },
     async close() {
       hub.shutdown();
       for (const ws of wss.clients) ws.terminate();

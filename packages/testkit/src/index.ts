@@ -25,3 +25,4 @@ export type {
   AgentSessionOptions,
 } from './netns-commands.js';
 export { pageSockets } from './page-sockets.js';
+export { ClusterNode, clusterPrefix, type ClusterNodeOptions } from './cluster-node.js';
