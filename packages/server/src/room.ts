@@ -1,6 +1,4 @@
-import { randomUUID } from 'node:crypto';
 import {
-  LIMITS,
   checkSignal,
   errorMessage,
   errorNumber,
@@ -29,7 +27,8 @@ import {
 } from './cluster/engine.js';
 import type { Connection } from './connection.js';
 import { isConfirmed, type ConnectionState } from './connection-state.js';
-import { RoomMedia, failure, type Deferred, type MediaOp, type OpResult } from './room-media.js';
+import { RoomMedia } from './room-media.js';
+import { RoomOps } from './room-ops.js';
 import type { Sfu, SfuHooks } from './media/sfu.js';
 
 /**
@@ -87,6 +86,7 @@ export class Room {
   private at: Position = '0';
 
   readonly media: RoomMedia;
+  private readonly ops: RoomOps;
 
   constructor(
     readonly session: SessionInfo,
@@ -115,6 +115,7 @@ export class Room {
       },
       sfu,
     );
+    this.ops = new RoomOps(this, now);
   }
 
   get id(): string {
@@ -245,7 +246,7 @@ export class Room {
   }
 
   /** Appends now, or with the rest of the operation being applied (one atomic append: its effects and its reply). */
-  private emit(...entries: LogEntry[]): void {
+  emit(...entries: LogEntry[]): void {
     if (this.batch) this.batch.entries.push(...entries);
     else this.append(entries);
   }
@@ -360,51 +361,20 @@ export class Room {
 
   /** Applies one client operation (already known to be the next in sequence) and replies. */
   apply(conn: Connection, op: ClientOpFrame): void {
-    // Replies go out in the order of the ops: once a media op is in flight, later ones queue behind it.
-    if (conn.inFlight > 0) {
-      this.defer(conn, op, async () => {
-        const result = this.run(conn, op);
-        return typeof result === 'function' ? result() : result;
-      });
-      return;
-    }
-    // Its effects and its reply are one append: a node that dies cannot leave one without the other.
-    const batch = (this.batch = {
-      entries: [] as LogEntry[],
-      fence: { connectionId: conn.id, epoch: conn.epoch },
-    });
+    this.ops.apply(conn, op);
+  }
+
+  /**
+   * Runs `work` with its appends gathered into one, fenced by the connection they are for:
+   * an operation's effects and its reply, so a node that dies cannot leave one without the other.
+   */
+  together(fence: Fence, work: () => void): void {
+    const batch = (this.batch = { entries: [] as LogEntry[], fence });
     try {
-      const result = this.run(conn, op);
-      if (typeof result === 'function') this.defer(conn, op, result);
-      else this.reply(conn, op.seq, result);
+      work();
     } finally {
       this.batch = undefined;
       if (batch.entries.length > 0) this.append(batch.entries, batch.fence);
-    }
-  }
-
-  private defer(conn: Connection, op: ClientOpFrame, work: Deferred): void {
-    conn.inFlight++;
-    conn.chain = conn.chain
-      .then(() => (conn.state === 'closed' ? ({ ok: false, code: 'DISCONNECTED' } as const) : work()))
-      .catch(failure)
-      .then((result) => {
-        conn.inFlight--;
-        this.reply(conn, op.seq, result);
-      });
-  }
-
-  private reply(conn: Connection, re: number, result: OpResult): void {
-    if (conn.state === 'closed') return;
-    if (result.ok) {
-      const { ok: _ok, ...extra } = result;
-      this.emit({ event: { t: 'reply', re, ok: true, ...extra }, to: conn.id });
-    } else {
-      const message = errorMessage(result.code, result.detail);
-      this.emit({ event: { t: 'reply', re, ok: false, code: result.code, message }, to: conn.id });
-      // A flood past the rate limit is abuse: tolerated for a while, then the connection ends.
-      if (result.code === 'RATE_LIMITED' && conn.strikes.strike())
-        this.destroy(conn, 'protocolError', 'ABUSE_CLOSED');
     }
   }
 
@@ -490,73 +460,6 @@ export class Room {
         to: stream.connectionId,
       });
     return true;
-  }
-
-  private run(conn: Connection, op: ClientOpFrame): OpResult | Deferred {
-    switch (op.t) {
-      case 'publishMedia':
-      case 'subscribe':
-      case 'answerMedia':
-      case 'restartMedia':
-      case 'unsubscribe':
-      case 'relay':
-      case 'streamProperty':
-        return this.media.run(conn, op as MediaOp);
-      case 'signal': {
-        const bad = checkSignal(op.type, op.data);
-        if (bad) return { ok: false, code: bad };
-        if (!conn.signals.take()) return { ok: false, code: 'RATE_LIMITED' };
-        if (op.to !== undefined) {
-          if (!this.roster.has(op.to)) return { ok: false, code: 'SIGNAL_TARGET_NOT_FOUND', detail: op.to };
-          this.emit({
-            event: { t: 'signal', from: conn.id, type: op.type, data: op.data, to: op.to },
-            to: op.to,
-          });
-        } else {
-          this.emit({ event: { t: 'signal', from: conn.id, type: op.type, data: op.data } });
-        }
-        return { ok: true };
-      }
-      case 'publish': {
-        if (conn.role === 'subscriber')
-          return { ok: false, code: 'NOT_PERMITTED', detail: 'a subscriber cannot publish' };
-        if (conn.streams.size >= LIMITS.streamsPerConnection) return { ok: false, code: 'STREAM_LIMIT' };
-        const stream: StreamInfo = {
-          streamId: randomUUID(),
-          connectionId: conn.id,
-          ...op.stream,
-          creationTime: this.now(),
-        };
-        this.emit({ event: { t: 'streamCreated', stream }, except: conn.id });
-        return { ok: true, stream };
-      }
-      case 'unpublish': {
-        const stream = this.streams.get(op.streamId);
-        if (!stream) return { ok: false, code: 'STREAM_NOT_FOUND', detail: op.streamId };
-        if (stream.connectionId !== conn.id)
-          return {
-            ok: false,
-            code: 'NOT_PERMITTED',
-            detail: 'not your stream; a moderator uses forceUnpublish',
-          };
-        this.destroyStream(op.streamId, op.reason ?? 'clientDisconnected', conn);
-        return { ok: true };
-      }
-      case 'forceDisconnect': {
-        if (conn.role !== 'moderator')
-          return { ok: false, code: 'NOT_PERMITTED', detail: 'only a moderator can force-disconnect' };
-        if (!this.forceDisconnect(op.connectionId))
-          return { ok: false, code: 'CONNECTION_NOT_FOUND', detail: op.connectionId };
-        return { ok: true };
-      }
-      case 'forceUnpublish': {
-        if (conn.role !== 'moderator')
-          return { ok: false, code: 'NOT_PERMITTED', detail: 'only a moderator can force-unpublish' };
-        if (!this.forceUnpublish(op.streamId))
-          return { ok: false, code: 'STREAM_NOT_FOUND', detail: op.streamId };
-        return { ok: true };
-      }
-    }
   }
 
   /** Removes a stream and tells everyone but `quietTo` (its owner when the owner asked for it). */
