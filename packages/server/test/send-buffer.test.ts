@@ -112,6 +112,9 @@ describe('the socket send buffer is bounded', () => {
     let maxBuffered = 0;
     for (let i = 0; i < 2000 && conn.state !== 'closed'; i++) {
       await t.api.signal(sessionId, { type: 'load', data: DATA });
+      // Alive but not reading: its beats keep the transport up while the kernel's buffers fill
+      // (several MiB on loopback), so the bound is what ends it, not the heartbeat timeout.
+      stuck.client.send({ t: 'hb', ack: 0 });
       maxBuffered = Math.max(maxBuffered, conn.heldBytes - conn.outbox.pendingBytes);
     }
     const ended = await log.next('connectionDestroyed', (e) => e.connection.connectionId === stuck.id);
