@@ -7,6 +7,7 @@ import {
   jsonCodec,
   msgpackCodec,
   reasonForError,
+  wellFormed,
   type ClientFrame,
   type Clock,
   type ConnectFrame,
@@ -94,7 +95,8 @@ export class Hub {
     const room = this.roomFor(session);
     const secret = randomBytes(24).toString('base64url');
     const conn = new Connection(
-      { connectionId: randomUUID(), data: claims.data, creationTime: this.opts.clock.now() },
+      // Text as every codec carries it (wellFormed): the same data for peers on JSON and MessagePack.
+      { connectionId: randomUUID(), data: wellFormed(claims.data), creationTime: this.opts.clock.now() },
       claims.role,
       secret,
       this.opts.clock,

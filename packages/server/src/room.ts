@@ -4,6 +4,7 @@ import {
   checkSignal,
   errorMessage,
   errorNumber,
+  wellFormed,
   type ClientOpFrame,
   type Codec,
   type ServerFrame,
@@ -201,13 +202,14 @@ export class Room {
   signalFromServer(type: string, data: string, to?: string): { delivered: number } | { error: ErrorCode } {
     const bad = checkSignal(type, data);
     if (bad) return { error: bad };
+    const text = wellFormed(data);
     if (to !== undefined) {
       const target = this.member(to);
       if (!target) return { error: 'SIGNAL_TARGET_NOT_FOUND' };
-      target.deliver({ t: 'signal', from: null, type, data, to });
+      target.deliver({ t: 'signal', from: null, type, data: text, to });
       return { delivered: 1 };
     }
-    return { delivered: this.broadcast({ t: 'signal', from: null, type, data }) };
+    return { delivered: this.broadcast({ t: 'signal', from: null, type, data: text }) };
   }
 
   /**
@@ -251,12 +253,14 @@ export class Room {
         const bad = checkSignal(op.type, op.data);
         if (bad) return { ok: false, code: bad };
         if (!conn.signals.take()) return { ok: false, code: 'RATE_LIMITED' };
+        // Receivers on either codec get the same text (wellFormed: a lone surrogate is U+FFFD for all).
+        const data = wellFormed(op.data);
         if (op.to !== undefined) {
           const target = this.member(op.to);
           if (!target) return { ok: false, code: 'SIGNAL_TARGET_NOT_FOUND', detail: op.to };
-          target.deliver({ t: 'signal', from: conn.id, type: op.type, data: op.data, to: op.to });
+          target.deliver({ t: 'signal', from: conn.id, type: op.type, data, to: op.to });
         } else {
-          this.broadcast({ t: 'signal', from: conn.id, type: op.type, data: op.data });
+          this.broadcast({ t: 'signal', from: conn.id, type: op.type, data });
         }
         return { ok: true };
       }
@@ -268,6 +272,7 @@ export class Room {
           streamId: randomUUID(),
           connectionId: conn.id,
           ...op.stream,
+          name: wellFormed(op.stream.name),
           creationTime: this.now(),
         };
         this.streams.set(stream.streamId, stream);
