@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
 
@@ -26,6 +26,31 @@ export default defineConfig({
         test: {
           name: 'packages',
           include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'bench/**/*.test.ts'],
+        },
+      },
+      {
+        // The integration suite again with every test client on MessagePack (testkit's testCodec),
+        // proving the codec seam end to end. Left out, each for a reason:
+        extends: true,
+        test: {
+          name: 'msgpack',
+          include: ['packages/server/test/**/*.test.ts', 'packages/client/test/**/*.test.ts'],
+          exclude: [
+            ...configDefaults.exclude,
+            // gzip budgets of the browser builds: no wire at all.
+            'packages/client/test/bundle-size.test.ts',
+            // raw `ws` clients speaking JSON by hand, no SDK client: would run the same JSON twice.
+            'packages/server/test/resume.test.ts',
+            // the SFU's API called in process on a fake clock: no signalling on a wire.
+            'packages/server/test/media-timers.test.ts',
+            // media recovery and resource leaks across netns cuts (2.5 min, root only): what they
+            // assert is media, and their signalling is the same reliable ops (publishMedia,
+            // subscribe, answerMedia, relay, restartMedia) media.test.ts runs here over MessagePack;
+            // resume and replay of those ops is the codec path reconnect/exactly-once prove.
+            'packages/client/test/media-faults.test.ts',
+            'packages/server/test/media-leaks.test.ts',
+          ],
+          env: { TETHER_TEST_CODEC: 'msgpack' },
         },
       },
       {

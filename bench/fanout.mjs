@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 /**
  * bench/fanout.mjs — signal fan-out in one session of N clients on one server:
- * Tether versus Socket.IO 4, side by side in the same run.
+ * Tether (with each of its wire codecs, JSON and MessagePack) versus Socket.IO 4, side by
+ * side in the same run.
  *
- *   npm run build && node bench/fanout.mjs [--clients 100,1000] [--reps 3] [--json]
+ *   npm run build && node bench/fanout.mjs [--clients 100,1000] [--codecs json,msgpack] [--reps 3] [--json]
  *
  * Each server runs alone in its own child process (node:child_process fork of this file),
- * started fresh for each (system, N) and stopped before the next, so the two never compete
- * for a core. All N clients of either system live in this (the bench) process. Every
+ * started fresh for each (system, N) and stopped before the next, so no two compete for a
+ * core. All N clients of either system live in this (the bench) process. Every
  * delivery's latency is receive time − send time read from the same clock of this process
  * (performance.timeOrigin + performance.now(), carried in the payload). See bench/README.md
  * for the method, the options used and how to read the output.
@@ -22,7 +23,7 @@ import { cliOptions } from './lib/cli.mjs';
 import { createLog } from './lib/log.mjs';
 import { BENCH_PROJECT as PROJECT } from './lib/project.mjs';
 import { floorRank, median } from './lib/stats.mjs';
-import { compareCells, formatTable } from './lib/table.mjs';
+import { formatRatio, formatTable, ratio } from './lib/table.mjs';
 import { epochMs as now, sleep } from './lib/time.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -44,12 +45,20 @@ const log = createLog('fanout', 0);
 async function serve(kind) {
   let close;
   let url;
+  /** How many of the server's connections use each codec (Tether only): the bench checks it measured what it asked for. */
+  let codecs = () => ({});
   if (kind === 'tether') {
     const { startServer } = await import('@tether/server');
     // Defaults otherwise: heartbeat 1 s, ack delay 50 ms, outbox 4096 frames / 4 MiB, rate limits untouched.
     const server = await startServer({ port: 0, host: '127.0.0.1', projects: [PROJECT], logLevel: 'silent' });
     url = server.url;
     close = () => server.close();
+    codecs = () => {
+      const count = {};
+      for (const room of server.hub.rooms.values())
+        for (const conn of room.members()) count[conn.codec.name] = (count[conn.codec.name] ?? 0) + 1;
+      return count;
+    };
   } else if (kind === 'socketio') {
     const { Server } = await import('socket.io');
     const http = createServer();
@@ -77,6 +86,7 @@ async function serve(kind) {
         loopDelay.reset();
         return { cpuUs: c.user + c.system, rss: process.memoryUsage().rss, loopDelayMaxMs };
       },
+      codecs: () => ({ codecs: codecs() }),
       async close() {
         await close();
         return { closed: true };
@@ -105,7 +115,6 @@ async function pool(n, limit, fn) {
   await Promise.all(Array.from({ length: Math.min(limit, n) }, worker));
 }
 
-/** Tether: N `Session`s of @tether/client in one session; each listens to `signal:bench`. */
 /** Attempts per client to connect; a failed attempt is retried, and the retries are reported. */
 const CONNECT_ATTEMPTS = 3;
 /** Time allowed for one connect attempt, both systems (the default 5 s of Tether is tight for a join storm on 2 cores). */
@@ -144,9 +153,13 @@ async function connectAll(n, concurrency, open, drop, progress, stats) {
   return clients;
 }
 
-/** Tether: N `Session`s of @tether/client in one session; each listens to `signal:bench`. */
-async function tetherClients(url, n, concurrency, onDelivery, progress) {
-  const { Session } = await import('@tether/client');
+/**
+ * Tether: N `Session`s of @tether/client in one session, all asking for `codec` (the server
+ * grants what is asked: every frame after the handshake is in it); each listens to `signal:bench`.
+ */
+async function tetherClients(codecName, url, n, concurrency, onDelivery, progress) {
+  const { Session, jsonCodec, msgpackCodec } = await import('@tether/client');
+  const codec = codecName === 'msgpack' ? msgpackCodec : jsonCodec;
   const { TetherApi, createToken } = await import('@tether/server-sdk');
   const api = new TetherApi({ url, ...PROJECT });
   const { sessionId } = await api.createSession();
@@ -165,7 +178,13 @@ async function tetherClients(url, n, concurrency, onDelivery, progress) {
     async (i) => {
       const token = await createToken({ ...PROJECT, sessionId, role: 'publisher', data: `c${i}` });
       // watchNetwork off: there are no browser online/offline events in Node anyway.
-      const s = new Session({ url, sessionId, watchNetwork: false, attemptTimeoutMs: CONNECT_TIMEOUT_MS });
+      const s = new Session({
+        url,
+        sessionId,
+        codec,
+        watchNetwork: false,
+        attemptTimeoutMs: CONNECT_TIMEOUT_MS,
+      });
       try {
         await s.connect(token);
       } catch (err) {
@@ -255,9 +274,24 @@ async function socketioClients(url, n, concurrency, onDelivery, progress) {
   };
 }
 
+/**
+ * The systems measured side by side. Both Tether ones use the same server (`server: 'tether'`,
+ * which serves each connection in the codec it asked for); only their clients differ.
+ */
 const SYSTEMS = {
-  tether: { label: 'Tether', connect: tetherClients },
-  socketio: { label: 'Socket.IO', connect: socketioClients },
+  tether: {
+    label: 'Tether JSON',
+    server: 'tether',
+    codec: 'json',
+    connect: (...args) => tetherClients('json', ...args),
+  },
+  'tether-msgpack': {
+    label: 'Tether MessagePack',
+    server: 'tether',
+    codec: 'msgpack',
+    connect: (...args) => tetherClients('msgpack', ...args),
+  },
+  socketio: { label: 'Socket.IO', server: 'socketio', connect: socketioClients },
 };
 
 // =====================================================================================
@@ -436,7 +470,7 @@ async function runPhase(clients, senders, n, { mode, messages, window = 0, rate 
 async function setUp(key, n, cfg) {
   const sys = SYSTEMS[key];
   const tag = `${sys.label} N=${n}`;
-  const server = await startChild(key);
+  const server = await startChild(sys.server);
   try {
     const { url } = server.info;
     log(`${tag}: server pid ${server.pid} at ${url}; connecting ${n} clients, ${cfg.concurrency} at a time`);
@@ -460,6 +494,13 @@ async function setUp(key, n, cfg) {
       }
     });
     const connectS = (performance.now() - t0) / 1000;
+    if (sys.codec) {
+      const { codecs } = await server.call('codecs');
+      if (codecs[sys.codec] !== n)
+        throw new Error(
+          `${tag}: asked for ${sys.codec}, the server's connections use ${JSON.stringify(codecs)}`,
+        );
+    }
     await sleep(500); // let the join traffic (presence) drain
     const { loopDelayMaxMs: connectLoopDelayMaxMs } = await server.call('cpu');
     log(
@@ -574,21 +615,21 @@ function summarise(sut) {
 }
 
 /**
- * Both systems at one N.
+ * Every system at one N.
  *
  * Default (sequential): one system at a time — its server child and N clients are set up,
- * warmed up, measured `reps` times and torn down before the other system starts, so neither
- * system's idle clients are on the machine while the other is measured. The order of the
- * systems flips from one N to the next.
+ * warmed up, measured `reps` times and torn down before the next system starts, so no
+ * system's idle clients are on the machine while another is measured. The order of the
+ * systems is reversed from one N to the next.
  *
- * `--interleave`: both systems are connected first and the repetitions alternate (T S, S T…),
+ * `--interleave`: every system is connected first and the repetitions alternate (A B C, C B A…),
  * which spreads slow drifts of background load over both — but the idle system's clients stay
  * connected while the other is measured (Tether: 1 heartbeat/s each way per connection and a
  * 4 s heartbeat timeout; Socket.IO: a ping every 25 s, 20 s timeout). On an overloaded machine
  * a long stall of the bench process during a Socket.IO phase can then time out Tether's idle
  * connections, so this is not the default.
  */
-async function benchPair(systems, n, cfg, { interleave, flip }) {
+async function benchSystems(systems, n, cfg, { interleave, flip }) {
   const order = flip ? [...systems].reverse() : systems;
   const out = {};
   const fail = (key, err) => {
@@ -642,7 +683,21 @@ async function benchPair(systems, n, cfg, { interleave, flip }) {
 const fmtInt = (x) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : 'n/a');
 const fmtMs = (x) => (Number.isFinite(x) ? x.toFixed(2) : 'n/a');
 
-function table(results, cfgs) {
+/**
+ * The ratios shown, numerator / denominator, for the systems measured: each Tether codec against
+ * Socket.IO, and MessagePack against JSON.
+ */
+function ratioPairs(systems) {
+  const has = (k) => systems.includes(k);
+  const pairs = [];
+  for (const t of ['tether', 'tether-msgpack']) if (has(t) && has('socketio')) pairs.push([t, 'socketio']);
+  if (has('tether') && has('tether-msgpack')) pairs.push(['tether-msgpack', 'tether']);
+  return pairs;
+}
+
+const SHORT = { tether: 'JSON', 'tether-msgpack': 'MessagePack', socketio: 'Socket.IO' };
+
+function table(results, cfgs, systems) {
   const rows = [];
   const metrics = [
     ['deliveries/s (window)', 'deliveriesPerS', fmtInt, 'higher is better'],
@@ -655,12 +710,17 @@ function table(results, cfgs) {
     ['server loop delay max, window (ms)', 'serverLoopDelayMaxMs', (x) => x.toFixed(0)],
     ['connect N clients (s)', 'connectS', (x) => x.toFixed(2)],
   ];
-  const header = ['N', 'metric', 'Tether', 'Socket.IO', 'Tether/Socket.IO'];
+  const pairs = ratioPairs(systems);
+  const header = [
+    'N',
+    'metric',
+    ...systems.map((k) => SYSTEMS[k].label),
+    ...pairs.map(([a, b]) => `${SHORT[a]}/${SHORT[b]}`),
+  ];
   const notes = [];
-  for (const [n, pair] of results) {
-    const t = pair.tether?.summary;
-    const s = pair.socketio?.summary;
-    for (const [key, x] of Object.entries(pair))
+  for (const [n, measured] of results) {
+    const sum = (k) => measured[k]?.summary;
+    for (const [key, x] of Object.entries(measured))
       if (x.error) notes.push(`N=${n} ${SYSTEMS[key].label}: ${x.error}`);
     const c = cfgs.get(n);
     for (const [name, key, fmt] of metrics) {
@@ -668,16 +728,26 @@ function table(results, cfgs) {
       if (key === 'deliveriesPerS') label = `deliveries/s (window ${c.window} msg)`;
       if (key === 'pacedP50' || key === 'pacedP99')
         label = name.replace('paced', `paced ${fmtInt(c.pacedRate)} msg/s`);
-      rows.push([String(n), label, ...compareCells(t?.[key], s?.[key], fmt)]);
+      rows.push([
+        String(n),
+        label,
+        ...systems.map((k) => (sum(k) === undefined ? 'n/a' : fmt(sum(k)[key]))),
+        ...pairs.map(([a, b]) => formatRatio(sum(a)?.[key], sum(b)?.[key])),
+      ]);
     }
     const check = (x) => {
       if (!x) return 'n/a';
       const drops = Object.values(x.transportTrouble).reduce((a, b) => a + b, 0);
       return `${x.complete ? 'yes' : `NO ${x.completePhases}`}/${x.duplicates}/${x.missing}/${x.rejected}/${drops}/${x.connectRetries}`;
     };
-    rows.push([String(n), 'complete/dup/missing/rej/drops/retries', check(t), check(s), '']);
+    rows.push([
+      String(n),
+      'complete/dup/missing/rej/drops/retries',
+      ...systems.map((k) => check(sum(k))),
+      ...pairs.map(() => ''),
+    ]);
   }
-  const align = ['left', 'left', 'right', 'right', 'right'];
+  const align = header.map((_, i) => (i < 2 ? 'left' : 'right'));
   return [formatTable(header, rows, { align }), ...notes].join('\n');
 }
 
@@ -688,6 +758,7 @@ function table(results, cfgs) {
 const USAGE = `usage: node bench/fanout.mjs [options]   (run \`npm run build\` first)
   --clients 100,1000     client counts N (one session / room of N each)
   --systems tether,socketio
+  --codecs json,msgpack  Tether's wire codecs, each measured as a system of its own (same server)
   --reps 3               repetitions per (system, N); medians are reported
   --messages M           messages per window phase (default 1000 at N<=100, else max(200, 100000/N))
   --window W             in-flight messages in the window phase (default max(2, round(4000/N)))
@@ -701,6 +772,7 @@ const USAGE = `usage: node bench/fanout.mjs [options]   (run \`npm run build\` f
 const OPTIONS = {
   clients: { type: 'integers', min: 1, default: [100, 1000] },
   systems: { type: 'list', choices: ['tether', 'socketio'], default: ['tether', 'socketio'] },
+  codecs: { type: 'list', choices: ['json', 'msgpack'], default: ['json', 'msgpack'] },
   reps: { type: 'integer', min: 1, default: 3 },
   messages: { type: 'integer', min: 1 },
   window: { type: 'integer', min: 1 },
@@ -715,7 +787,13 @@ async function main() {
   const values = cliOptions(OPTIONS, USAGE);
   clientLoopDelay.enable();
   const ns = values.clients;
-  const systems = values.systems;
+  // Tether once per codec (JSON keeps the key `tether`), then Socket.IO.
+  const systems = [
+    ...(values.systems.includes('tether')
+      ? values.codecs.map((c) => (c === 'json' ? 'tether' : 'tether-msgpack'))
+      : []),
+    ...(values.systems.includes('socketio') ? ['socketio'] : []),
+  ];
 
   const cfgs = new Map();
   for (const n of ns) {
@@ -746,7 +824,7 @@ async function main() {
   for (const n of ns) {
     results.set(
       n,
-      await benchPair(systems, n, cfgs.get(n), {
+      await benchSystems(systems, n, cfgs.get(n), {
         interleave: values.interleave,
         flip: results.size % 2 === 1,
       }),
@@ -760,7 +838,7 @@ async function main() {
     `Signal fan-out: one session/room of N clients, one server. Each server runs alone in its own child process`,
   );
   out.push(
-    `(node fork); all clients of both systems run in the bench process. Payload: {type:'${SIGNAL_TYPE}', data: ${PAYLOAD_BYTES} bytes incl. the`,
+    `(node fork); all clients of every system run in the bench process. Payload: {type:'${SIGNAL_TYPE}', data: ${PAYLOAD_BYTES} bytes incl. the`,
   );
   out.push(
     `send time}, delivered to all N including the sender. Latency = receive − send on the bench process's clock, every`,
@@ -773,17 +851,20 @@ async function main() {
   );
   out.push(
     values.interleave
-      ? `Both systems connected at once, reps alternating T,S / S,T (--interleave).`
-      : `One system at a time (server + clients set up, measured, torn down); the order flips between Ns.`,
+      ? `Every system connected at once, reps alternating A,B,C / C,B,A (--interleave).`
+      : `One system at a time (server + clients set up, measured, torn down); the order reverses between Ns.`,
   );
   out.push(
-    `Senders rotate round-robin over all N clients, each held to ≤ ${SENDER_RATE}/s (burst ${SENDER_BURST}) for both systems, under`,
+    `Senders rotate round-robin over all N clients, each held to ≤ ${SENDER_RATE}/s (burst ${SENDER_BURST}) for every system, under`,
   );
   out.push(
     `Tether's per-connection limit (50/s, burst 100), which is unchanged. Tether: default server options, @tether/client`,
   );
   out.push(
-    `Session (reliable, sequenced, acked). Socket.IO ${sioVersion}: transports ['websocket'], perMessageDeflate off, no`,
+    `Session (reliable, sequenced, acked), codec asked for in the handshake: JSON text frames or MessagePack binary`,
+  );
+  out.push(
+    `frames (the same server serves both; each Tether system is its clients' codec). Socket.IO ${sioVersion}: transports ['websocket'], perMessageDeflate off, no`,
   );
   out.push(
     `connection-state recovery, in-memory adapter, client forceNew + reconnection off; server relays with io.to(room).emit.`,
@@ -798,7 +879,7 @@ async function main() {
     `Socket.IO disconnect) / connect attempts retried (each client gets 3 attempts of up to ${CONNECT_TIMEOUT_MS / 1000} s).`,
   );
   out.push('');
-  out.push(table(results, cfgs));
+  out.push(table(results, cfgs, systems));
   out.push('');
   const load = `1-min load average ${loadBefore.toFixed(2)} at start, ${os.loadavg()[0].toFixed(2)} at end`;
   out.push(
@@ -814,17 +895,21 @@ async function main() {
       loadAverage: { start: loadBefore, end: os.loadavg()[0] },
       payloadBytes: PAYLOAD_BYTES,
       senderRatePerS: SENDER_RATE,
-      results: [...results].map(([n, pair]) => ({
+      // Per N: each system's summary (or its error) under its key — `tether` (JSON codec),
+      // `tether-msgpack`, `socketio` — and every numeric summary field as a ratio per pair.
+      results: [...results].map(([n, measured]) => ({
         n,
         config: cfgs.get(n),
-        tether: pair.tether?.summary ?? pair.tether?.error,
-        socketio: pair.socketio?.summary ?? pair.socketio?.error,
-        ratio: Object.fromEntries(
-          Object.keys(pair.tether?.summary ?? {})
-            .filter((k) => typeof pair.tether.summary[k] === 'number' && pair.socketio?.summary)
-            .map((k) => [k, pair.tether.summary[k] / pair.socketio.summary[k]]),
+        ...Object.fromEntries(systems.map((k) => [k, measured[k]?.summary ?? measured[k]?.error])),
+        ratios: Object.fromEntries(
+          ratioPairs(systems).map(([a, b]) => {
+            const x = measured[a]?.summary;
+            const y = measured[b]?.summary;
+            const keys = Object.keys(x ?? {}).filter((k) => typeof x[k] === 'number' && y);
+            return [`${a}/${b}`, Object.fromEntries(keys.map((k) => [k, ratio(x[k], y[k])]))];
+          }),
         ),
-        reps: { tether: pair.tether?.reps, socketio: pair.socketio?.reps },
+        reps: Object.fromEntries(systems.map((k) => [k, measured[k]?.reps])),
       })),
     };
     process.stdout.write(JSON.stringify(json, null, 2) + '\n');

@@ -13,7 +13,7 @@ import {
 export interface QueueLimits {
   /** Operations sent or queued but not yet answered. Default 1024. */
   maxOps: number;
-  /** Their encoded size in bytes (UTF-16 length). Default 1 MiB. */
+  /** Their encoded size (wireSize: UTF-16 length of JSON text, bytes of MessagePack). Default 1 MiB. */
   maxBytes: number;
 }
 

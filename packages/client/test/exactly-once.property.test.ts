@@ -1,7 +1,15 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Session } from '@tether/client';
-import { FaultProxy, hold, pageSockets, startTestServer, waitFor, type TestServer } from '@tether/testkit';
+import {
+  FaultProxy,
+  hold,
+  pageSockets,
+  startTestServer,
+  testCodec,
+  waitFor,
+  type TestServer,
+} from '@tether/testkit';
 
 const TRANSPORT = {
   heartbeatIntervalMs: 100,
@@ -107,6 +115,7 @@ describe('exactly-once signals under random cuts (property)', () => {
                 url: proxies[s.who]!.url,
                 sessionId,
                 WebSocket: pages[s.who]!.WebSocket,
+                codec: testCodec(),
               });
               listen(page, s.who);
               clients[s.who] = page;

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startTestServer, waitFor, type TestServer } from '@tether/testkit';
+import { startTestServer, testCodec, waitFor, type TestServer } from '@tether/testkit';
 import type { Session, SessionEvents } from '../src/index.js';
 
 /** Records every event of the given names, in order, as `name:detail`. */
@@ -32,7 +32,7 @@ describe('presence and signals over real sockets', () => {
     const a = await t.join(sessionId, { data: 'alice' });
     const aLog = record(a, ['connectionCreated', 'connectionDestroyed']);
     const b = await t.join(sessionId, { data: 'bob' });
-    const c = new (b.constructor as typeof Session)({ url: t.url, sessionId });
+    const c = new (b.constructor as typeof Session)({ url: t.url, sessionId, codec: testCodec() });
     const cLog = record(c, ['sessionConnected', 'connectionCreated']);
     await c.connect(await t.token(sessionId, 'publisher', 'carol'));
     await until(() => aLog.length === 2);

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { pageSockets, startTestServer, waitFor, type TestServer } from '@tether/testkit';
+import { pageSockets, startTestServer, testCodec, waitFor, type TestServer } from '@tether/testkit';
 import { Session } from '@tether/client';
 
 const TRANSPORT = {
@@ -21,7 +21,7 @@ describe('resume across a reload with a recovery key', () => {
   it('a new page resumes the same connection: nothing lost, nothing twice, the others see only an interruption', async () => {
     const page = pageSockets();
     const token = await t.token(sessionId, 'publisher', 'alice');
-    const alice = new Session({ url: t.url, sessionId, WebSocket: page.WebSocket });
+    const alice = new Session({ url: t.url, sessionId, WebSocket: page.WebSocket, codec: testCodec() });
     await alice.connect(token);
     const bob = await t.join(sessionId, { data: 'bob' });
     await waitFor(() => alice.connections.length === 2, 'alice sees bob');
@@ -43,7 +43,7 @@ describe('resume across a reload with a recovery key', () => {
     // The conversation goes on while the page reloads.
     for (let i = 3; i < 6; i++) await bob.signal({ type: 'chat', data: `b${i}` });
 
-    const reloaded = new Session({ url: t.url, sessionId });
+    const reloaded = new Session({ url: t.url, sessionId, codec: testCodec() });
     const reloadedGot: string[] = [];
     reloaded.on('signal', (e) => reloadedGot.push(`${e.from?.data}:${e.data}`));
     const created: string[] = [];
@@ -69,12 +69,12 @@ describe('resume across a reload with a recovery key', () => {
   it('a key past its window is refused by the server and the page joins afresh', async () => {
     const page = pageSockets();
     const token = await t.token(sessionId, 'publisher', 'alice');
-    const alice = new Session({ url: t.url, sessionId, WebSocket: page.WebSocket });
+    const alice = new Session({ url: t.url, sessionId, WebSocket: page.WebSocket, codec: testCodec() });
     await alice.connect(token);
     const key = alice.recoveryKey() as string;
     const oldId = alice.connection?.connectionId;
     alice.disconnect(); // a leave: the connection is gone for good
-    const again = new Session({ url: t.url, sessionId });
+    const again = new Session({ url: t.url, sessionId, codec: testCodec() });
     let recovered: boolean | undefined;
     again.on('sessionConnected', (e) => (recovered = e.recovered));
     await again.connect(token, { recoveryKey: key });
@@ -84,7 +84,7 @@ describe('resume across a reload with a recovery key', () => {
   });
 
   it('a key that is not one is a clear error, and one for another session too', async () => {
-    const s = new Session({ url: t.url, sessionId });
+    const s = new Session({ url: t.url, sessionId, codec: testCodec() });
     const token = await t.token(sessionId);
     await expect(s.connect(token, { recoveryKey: 'nonsense' })).rejects.toMatchObject({
       code: 'INVALID_ARGUMENT',

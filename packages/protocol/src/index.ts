@@ -1,5 +1,5 @@
 export { PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from './version.js';
-export { LIMITS, SIGNAL_TYPE_ALPHABET, utf8Bytes } from './limits.js';
+export { LIMITS, SIGNAL_TYPE_ALPHABET, utf8Bytes, wellFormed } from './limits.js';
 export { REASONS, isReason, type Reason } from './reasons.js';
 export {
   ERRORS,

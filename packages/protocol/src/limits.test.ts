@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeClientFrame } from './codec.js';
-import { LIMITS, SIGNAL_TYPE_ALPHABET, utf8Bytes } from './limits.js';
+import { LIMITS, SIGNAL_TYPE_ALPHABET, utf8Bytes, wellFormed } from './limits.js';
+import { msgpackCodec } from './msgpack-codec.js';
 import {
   connectionInfoSchema,
   idSchema,
@@ -22,6 +23,47 @@ describe('LIMITS', () => {
     expect(LIMITS.signalTypeMaxLength).toBe(128);
     expect(LIMITS.signalDataMaxBytes).toBe(8192);
     expect(LIMITS.connectionDataMaxLength).toBe(1000);
+  });
+});
+
+describe('wellFormed', () => {
+  it.each([
+    ['', ''],
+    ['plain', 'plain'],
+    ['a€😀', 'a€😀'],
+    ['\ud800', '\ufffd'],
+    ['\udc00\ud800', '\ufffd\ufffd'], // reversed pair: two lone surrogates
+    ['\ud800\ud800\udc00', '\ufffd\ud800\udc00'], // a lone one, then a pair
+    ['x\udbff', 'x\ufffd'],
+  ])('makes %j %j', (text, expected) => {
+    expect(wellFormed(text)).toBe(expected);
+  });
+
+  // The bug it fixes: a lone surrogate reached JSON receivers intact (as an escape) and
+  // MessagePack ones intact when short but as U+FFFD past ~50 characters (TextEncoder).
+  it('is what UTF-8 carries, so every codec delivers it exactly, whatever its length', () => {
+    const unit = fc.oneof(
+      fc.integer({ min: 0, max: 0xffff }),
+      fc.integer({ min: 0xd800, max: 0xdfff }),
+      fc.constant(0x61),
+    );
+    fc.assert(
+      fc.property(fc.array(unit, { maxLength: 400 }), (units) => {
+        const text = wellFormed(String.fromCharCode(...units));
+        const viaMsgpack = msgpackCodec.decodeServer(
+          msgpackCodec.sequenced(msgpackCodec.body({ t: 'signal', from: null, type: 't', data: text }), 1),
+        );
+        return (
+          text === Buffer.from(String.fromCharCode(...units), 'utf8').toString('utf8') &&
+          wellFormed(text) === text &&
+          viaMsgpack.ok &&
+          (viaMsgpack.frame as { data: string }).data === text &&
+          JSON.parse(JSON.stringify(text)) === text &&
+          utf8Bytes(text) === utf8Bytes(String.fromCharCode(...units))
+        );
+      }),
+      { numRuns: 1000 },
+    );
   });
 });
 

@@ -35,6 +35,18 @@ export const LIMITS = {
 /** Characters allowed in a signal type: letters, digits and `-_.~:`. */
 export const SIGNAL_TYPE_ALPHABET = /^[A-Za-z0-9\-_.~:]+$/;
 
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * The string as UTF-8 carries it: each lone surrogate (not text, and not encodable) becomes
+ * U+FFFD, as utf8Bytes counts it. The server applies it to the text it fans out (signal data,
+ * stream names, connection data), so receivers on every codec see the same string: JSON would
+ * keep a lone surrogate as an escape, MessagePack (UTF-8) cannot.
+ */
+export function wellFormed(text: string): string {
+  return text.replace(LONE_SURROGATE, '\ufffd');
+}
+
 /** Size of a string in UTF-8 bytes, without allocating in the common all-ASCII case. */
 export function utf8Bytes(text: string): number {
   let bytes = 0;

@@ -8,6 +8,7 @@ import {
   jsonCodec,
   msgpackCodec,
   reasonForError,
+  wellFormed,
   type ClientFrame,
   type CodecName,
   type Role,
@@ -139,7 +140,8 @@ export class Hub {
     const secret = randomBytes(24).toString('base64url');
     const conn = this.makeConnection(
       room,
-      { connectionId: randomUUID(), data: claims.data, creationTime: this.opts.clock.now() },
+      // Text as every codec carries it (wellFormed): the same data for peers on JSON and MessagePack.
+      { connectionId: randomUUID(), data: wellFormed(claims.data), creationTime: this.opts.clock.now() },
       claims.role,
       secret,
       frame.codec === 'msgpack' ? 'msgpack' : 'json',
@@ -343,6 +345,7 @@ export class Hub {
     if (to !== undefined && !snap.members.some((m) => m.info.connectionId === to))
       return { error: 'SIGNAL_TARGET_NOT_FOUND' };
     if (to === undefined && snap.members.length === 0) return { delivered: 0 };
+    data = wellFormed(data);
     await this.opts.engine.append(sessionId, [
       to === undefined
         ? { event: { t: 'signal', from: null, type, data } }

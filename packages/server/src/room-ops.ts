@@ -1,5 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { LIMITS, checkSignal, errorMessage, type ClientOpFrame, type StreamInfo } from '@tether/protocol';
+import {
+  LIMITS,
+  checkSignal,
+  errorMessage,
+  wellFormed,
+  type ClientOpFrame,
+  type StreamInfo,
+} from '@tether/protocol';
 import type { Connection } from './connection.js';
 import { failure, type Deferred, type MediaOp, type OpResult } from './room-media.js';
 import type { Room } from './room.js';
@@ -72,14 +79,16 @@ export class RoomOps {
         const bad = checkSignal(op.type, op.data);
         if (bad) return { ok: false, code: bad };
         if (!conn.signals.take()) return { ok: false, code: 'RATE_LIMITED' };
+        // Receivers on either codec get the same text (wellFormed: a lone surrogate is U+FFFD for all).
+        const data = wellFormed(op.data);
         if (op.to !== undefined) {
           if (!this.room.has(op.to)) return { ok: false, code: 'SIGNAL_TARGET_NOT_FOUND', detail: op.to };
           this.room.emit({
-            event: { t: 'signal', from: conn.id, type: op.type, data: op.data, to: op.to },
+            event: { t: 'signal', from: conn.id, type: op.type, data, to: op.to },
             to: op.to,
           });
         } else {
-          this.room.emit({ event: { t: 'signal', from: conn.id, type: op.type, data: op.data } });
+          this.room.emit({ event: { t: 'signal', from: conn.id, type: op.type, data } });
         }
         return { ok: true };
       }
@@ -91,6 +100,7 @@ export class RoomOps {
           streamId: randomUUID(),
           connectionId: conn.id,
           ...op.stream,
+          name: wellFormed(op.stream.name),
           creationTime: this.now(),
         };
         this.room.emit({ event: { t: 'streamCreated', stream }, except: conn.id });

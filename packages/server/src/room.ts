@@ -2,6 +2,7 @@ import {
   checkSignal,
   errorMessage,
   errorNumber,
+  wellFormed,
   type ClientOpFrame,
   type ConnectionInfo,
   type Codec,
@@ -382,13 +383,14 @@ export class Room {
   signalFromServer(type: string, data: string, to?: string): { delivered: number } | { error: ErrorCode } {
     const bad = checkSignal(type, data);
     if (bad) return { error: bad };
+    const text = wellFormed(data);
     if (to !== undefined) {
       if (!this.roster.has(to)) return { error: 'SIGNAL_TARGET_NOT_FOUND' };
-      this.emit({ event: { t: 'signal', from: null, type, data, to }, to });
+      this.emit({ event: { t: 'signal', from: null, type, data: text, to }, to });
       return { delivered: 1 };
     }
     const delivered = this.closing ? 0 : this.roster.size;
-    this.emit({ event: { t: 'signal', from: null, type, data } });
+    this.emit({ event: { t: 'signal', from: null, type, data: text } });
     return { delivered };
   }
 

@@ -2,7 +2,7 @@ import { Session } from '@tether/client';
 import { ERRORS, PROTOCOL_VERSION, TetherError, errorNumber, type ErrorCode } from '@tether/protocol';
 import { createSessionId, createToken } from '@tether/auth';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { TEST_PROJECT, startTestServer, type TestServer } from '@tether/testkit';
+import { TEST_PROJECT, startTestServer, testCodec, type TestServer } from '@tether/testkit';
 import { RawClient, Recorder, marker, signJwt } from './raw-client.js';
 
 /**
@@ -235,7 +235,7 @@ describe('every bad token is refused with its own code', () => {
     '%s makes the SDK’s session.connect() reject with a TetherError of code %s',
     async (_label, code, make) => {
       const attempt = await make();
-      const session = new Session({ url: t.url, sessionId: attempt.sessionId });
+      const session = new Session({ url: t.url, sessionId: attempt.sessionId, codec: testCodec() });
       sessions.push(session);
       const states: string[] = [];
       session.on('roomStateUpdate', (e) => states.push(`${e.state}:${e.errorCode}`));
@@ -253,7 +253,7 @@ describe('every bad token is refused with its own code', () => {
 
   it('a valid token of the second project joins that project’s session (the refusals above are not a misconfiguration)', async () => {
     const token = await createToken({ ...OTHER_PROJECT, sessionId: otherSessionId, data: 'other' });
-    const session = new Session({ url: t.url, sessionId: otherSessionId });
+    const session = new Session({ url: t.url, sessionId: otherSessionId, codec: testCodec() });
     sessions.push(session);
     await session.connect(token);
     expect(session.state).toBe('connected');
@@ -261,7 +261,7 @@ describe('every bad token is refused with its own code', () => {
   });
 
   it('the role comes from the signed token: a subscriber token cannot be used to publish even if the client asks', async () => {
-    const session = new Session({ url: t.url, sessionId });
+    const session = new Session({ url: t.url, sessionId, codec: testCodec() });
     sessions.push(session);
     await session.connect(await tokenFor(sessionId, { role: 'subscriber' }));
     await expect(session.publish({ name: 'cam' })).rejects.toMatchObject({ code: 'NOT_PERMITTED' });

@@ -1,6 +1,7 @@
 export { FaultProxy, DEFAULT_HOLD_BYTES, type FaultProxyOptions } from './fault-proxy.js';
 export { FakeClock } from './fake-clock.js';
 export { startTestServer, TEST_PROJECT, type TestServer } from './test-server.js';
+export { testCodec } from './test-codec.js';
 export { waitFor, hold } from './wait.js';
 export { RtpSource, RtpSink, weriftRtc } from './rtp-source.js';
 export { Netns, netnsUnavailable, type CutKind } from './netns.js';

@@ -25,6 +25,7 @@ import type {
   AgentResult,
   AgentSubStats,
 } from './netns-commands.js';
+import { testCodec } from './test-codec.js';
 import { udpSocketCount } from './udp-sockets.js';
 import { RtpSink, RtpSource } from './rtp-source.js';
 
@@ -198,6 +199,8 @@ const commands: AgentHandlers = {
       sessionId: a.sessionId,
       rtc,
       watchNetwork: false,
+      // The driver's process environment is this one's: the same test codec as the in-process clients.
+      codec: testCodec(),
       ...(a.options ?? {}),
     });
     session = s;

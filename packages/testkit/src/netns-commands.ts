@@ -14,10 +14,10 @@ import type {
 
 type Empty = Record<string, never>;
 
-/** The Session options that survive JSON: no clock, socket, WebRTC or policy objects. */
+/** The Session options that survive JSON: no clock, socket, WebRTC, policy or codec objects (the agent takes TETHER_TEST_CODEC). */
 export type AgentSessionOptions = Omit<
   SessionOptions,
-  'url' | 'sessionId' | 'WebSocket' | 'clock' | 'rtc' | 'reconnectPolicy'
+  'url' | 'sessionId' | 'WebSocket' | 'clock' | 'rtc' | 'reconnectPolicy' | 'codec'
 >;
 
 export interface AgentSubStats {

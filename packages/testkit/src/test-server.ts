@@ -2,6 +2,7 @@ import { Session, type SessionOptions } from '@tether/client';
 import type { Clock, CreateSessionBody, Role } from '@tether/protocol';
 import { startServer, type ServerOptions, type TetherServer } from '@tether/server';
 import { TetherApi, createToken } from '@tether/server-sdk';
+import { testCodec } from './test-codec.js';
 
 export const TEST_PROJECT = { apiKey: 'test-project', apiSecret: 'test-secret-please-change-0123456789' };
 
@@ -12,7 +13,7 @@ export interface TestServer {
   /** A new session of the test project. */
   createSession(body?: CreateSessionBody): Promise<string>;
   token(sessionId: string, role?: Role, data?: string): Promise<string>;
-  /** A connected client; closed by `close()`. */
+  /** A connected client in the test codec (TETHER_TEST_CODEC) unless told another; closed by `close()`. */
   join(
     sessionId: string,
     opts?: { role?: Role; data?: string; url?: SessionOptions['url'] } & Partial<SessionOptions>,
@@ -38,7 +39,12 @@ export async function startTestServer(options: ServerOptions = {}, clock?: Clock
     token,
     async join(sessionId, opts = {}) {
       const { role, data, url, ...sessionOptions } = opts;
-      const session = new Session({ url: url ?? server.url, sessionId, ...sessionOptions });
+      const session = new Session({
+        url: url ?? server.url,
+        sessionId,
+        codec: testCodec(),
+        ...sessionOptions,
+      });
       sessions.push(session);
       await session.connect(await token(sessionId, role, data));
       return session;
