@@ -40,7 +40,7 @@ export class RedisLiveness {
   private refreshTimer?: TimerHandle;
   private sweepTimer?: TimerHandle;
   private running = false;
-  private reaping = false;
+  private sweeping?: Promise<void>;
 
   constructor(
     private readonly redis: Redis,
@@ -75,6 +75,8 @@ export class RedisLiveness {
   /** A graceful leave: the key goes at once, so the others take the connections over without waiting for its TTL. */
   async leave(): Promise<void> {
     this.stop();
+    // A reap in flight stops at the end of its batch; what it claimed has been handed on.
+    await this.sweeping;
     await this.redis.del(this.keys.node(this.nodeId));
   }
 
@@ -88,7 +90,8 @@ export class RedisLiveness {
 
   private scheduleSweep(): void {
     this.sweepTimer = this.clock.setTimeout(() => {
-      void this.sweep().finally(() => {
+      this.sweeping = this.sweep().finally(() => {
+        this.sweeping = undefined;
         if (this.running) this.scheduleSweep();
       });
     }, this.opts.sweepMs);
@@ -113,8 +116,7 @@ export class RedisLiveness {
   }
 
   private async sweep(): Promise<void> {
-    if (this.redis.status !== 'ready' || this.reaping) return;
-    this.reaping = true;
+    if (this.redis.status !== 'ready') return;
     try {
       const others = (await this.redis.smembers(this.keys.nodes())).filter((id) => id !== this.nodeId);
       if (others.length === 0) return;
@@ -125,8 +127,6 @@ export class RedisLiveness {
         if (alive[i]?.[1] === 0) await this.reap(others[i]!);
     } catch (err) {
       if (this.redis.status === 'ready') this.on.error(err);
-    } finally {
-      this.reaping = false;
     }
   }
 
