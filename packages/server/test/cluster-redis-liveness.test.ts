@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { FaultProxy, waitFor } from '@tether/testkit';
 import { FencedError, type ResumeRecord } from '../src/cluster/engine.js';
 import { RedisEngine, RedisUnreachableError } from '../src/cluster/redis-engine.js';
+import { comparePositions } from '../src/cluster/redis-log.js';
 import { REDIS_URL, RedisFixture, collector, join, signal, until } from './redis-helpers.js';
 
 const FAST = { livenessTtlMs: 1500, livenessRefreshMs: 250, sweepMs: 200 };
@@ -179,6 +180,40 @@ describe('Redis unreachable', () => {
       );
       await cut.append('s', [signal('c', 'after')]);
       await waitFor(() => c.got.length === 52, 'its own append after');
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('a follower cut off while the log is trimmed past it is told its follow broke, and gets nothing past the hole', async () => {
+    const proxy = await FaultProxy.start({ target: { host: '127.0.0.1', port: 6379 } });
+    try {
+      const opts = { ...FAST, logMaxLen: 100 };
+      const cut = await fx.engine(opts, `redis://127.0.0.1:${proxy.port}`);
+      const direct = await fx.engine(opts);
+      const c = collector();
+      let broken = 0;
+      await cut.follow('s', c.sink, () => broken++);
+      await direct.append('s', [signal('d', 'before')]);
+      await waitFor(() => c.got.length === 1, 'the first entry');
+      proxy.refuseNew();
+      proxy.reset();
+      await waitFor(() => cut.state === 'lost', 'the lost state');
+      for (let i = 0; i < 10; i++)
+        await direct.append(
+          's',
+          Array.from({ length: 50 }, (_, k) => signal('d', `${i}.${k}`)),
+        );
+      proxy.allowNew();
+      await waitFor(() => broken === 1, 'the broken follow');
+      expect(c.got).toHaveLength(1);
+      // A new follow starts again from a snapshot and goes on.
+      const again = collector();
+      const { snapshot } = await cut.follow('s', again.sink);
+      await direct.append('s', [signal('d', 'after')]);
+      await waitFor(() => again.got.length === 1, 'the entry after the new snapshot');
+      expect(comparePositions(again.got[0]!.at, snapshot.at)).toBe(1);
+      expect(c.got).toHaveLength(1);
     } finally {
       await proxy.close();
     }

@@ -105,7 +105,7 @@ describe('the Redis log', () => {
     reader.start();
     try {
       const [one, two] = [collector(), collector()];
-      reader.add('s', fx.key('{s}:log'), '0-0', one.sink);
+      reader.add('s', fx.key('{s}:log'), '0-0', 0, one.sink);
       await reader.wake();
       const at = await e.appendAt(
         's',
@@ -115,7 +115,7 @@ describe('the Redis log', () => {
       // The reader now blocks reading after the 10th entry; a follower arrives with the 3rd's position,
       // unannounced (no wake), so that read returns with the 11th entry alone.
       await untilBlocked(fx.redis, id);
-      reader.add('s', fx.key('{s}:log'), at[2]!, two.sink);
+      reader.add('s', fx.key('{s}:log'), at[2]!, 3, two.sink);
       at.push(...(await e.appendAt('s', [signal('x', '10')])));
       await waitFor(() => two.got.length === 8, 'the second follower');
       expect(two.got.map((l) => l.at)).toEqual(at.slice(3));
@@ -209,7 +209,7 @@ describe('the Redis log', () => {
       { event: { t: 'connectionDestroyed', connectionId: 'c1', reason: 'clientDisconnected' } },
     ]);
     expect(await fx.redis.pttl(fx.key('{s}:log'))).toBeGreaterThan(0);
-    expect(await fx.redis.pttl(fx.key('{s}:order:n'))).toBeGreaterThan(0);
+    expect(await fx.redis.pttl(fx.key('{s}:meta'))).toBeGreaterThan(0);
   });
 });
 

@@ -176,9 +176,16 @@ export class RedisEngine implements ClusterEngine {
     return () => set.delete(fn);
   }
 
-  async follow(sessionId: string, sink: LogSink): Promise<Followed> {
-    const snapshot = await this.log.snapshot(sessionId);
-    const unfollow = this.reader.add(sessionId, this.keys.session(sessionId).log, snapshot.at, sink);
+  async follow(sessionId: string, sink: LogSink, onBroken?: () => void): Promise<Followed> {
+    const { snapshot, n } = await this.log.numberedSnapshot(sessionId);
+    const unfollow = this.reader.add(
+      sessionId,
+      this.keys.session(sessionId).log,
+      snapshot.at,
+      n,
+      sink,
+      onBroken,
+    );
     try {
       await this.reader.wake();
     } catch (err) {
@@ -218,7 +225,9 @@ export class RedisEngine implements ClusterEngine {
     await this.liveness.leave().catch(() => {});
     await this.command.del(this.keys.wake(this.nodeId)).catch(() => {});
     await this.reader.stop();
-    await this.command.quit().catch(() => {});
+    // QUIT waits for the replies in flight; without a connection there are none to wait for.
+    if (this.command.status === 'ready') await this.command.quit().catch(() => {});
+    else this.command.disconnect();
   }
 
   /** Stops at once without a word to Redis, as a killed process would (for tests of node death). */

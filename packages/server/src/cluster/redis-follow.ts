@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logged, LogSink, Position } from './engine.js';
-import { comparePositions, parseEntry, type RawEntry } from './redis-log.js';
+import { comparePositions, entryNumber, parseEntry, type RawEntry } from './redis-log.js';
 
 export interface ReaderOptions {
   /** Entries per session per read (XREAD COUNT). */
@@ -12,12 +12,15 @@ export interface ReaderOptions {
 const ERROR_BACKOFF_MS = 200;
 
 interface Follower {
-  /** The last position delivered to it (or its snapshot's). */
+  /** The last position delivered to it (or its snapshot's), and that entry's number. */
   at: Position;
+  n: number;
   sink: LogSink;
+  onBroken?: () => void;
 }
 
 interface Session {
+  id: string;
   key: string;
   followers: Set<Follower>;
 }
@@ -31,6 +34,11 @@ interface Session {
  * is then every entry after that position, so nothing is skipped or given twice even when a
  * follower joins with an older snapshot while a read is in flight (it gets the next read).
  *
+ * Entries are numbered (redis-scripts.ts): when the first entry a follower would get is not
+ * the one after its last, the log was trimmed past it (it was cut off from Redis, or fell
+ * that far behind) and it can no longer be given every entry. Its follow ends there, and
+ * `onBroken` tells it to rebuild from a new snapshot rather than fold a log with a hole.
+ *
  * Waking the reader when the followed set changes: the reader also reads the node's wake
  * stream, and `wake()` adds an entry to it. Chosen over CLIENT UNBLOCK, which is lost when
  * it reaches Redis before the XREAD it should interrupt (the reader is between reads), and
@@ -43,6 +51,7 @@ export class LogReader {
   private wakeAt: Position = '0-0';
   private stopped = false;
   private running?: Promise<void>;
+  private resume?: () => void;
 
   constructor(
     /** Dedicated: XREAD BLOCK holds it. */
@@ -58,24 +67,36 @@ export class LogReader {
     this.running ??= this.loop();
   }
 
-  /** Delivers the entries of `key`'s log after `at` to `sink` until the returned function is called. */
-  add(sessionId: string, key: string, at: Position, sink: LogSink): () => void {
+  /**
+   * Delivers the entries of `key`'s log after `at` (the entry numbered `n`) to `sink` until
+   * the returned function is called, or until it cannot (`onBroken`).
+   */
+  add(
+    sessionId: string,
+    key: string,
+    at: Position,
+    n: number,
+    sink: LogSink,
+    onBroken?: () => void,
+  ): () => void {
     let s = this.sessions.get(sessionId);
     if (!s) {
-      s = { key, followers: new Set() };
+      s = { id: sessionId, key, followers: new Set() };
       this.sessions.set(sessionId, s);
       this.byKey.set(key, s);
     }
-    const follower: Follower = { at, sink };
+    const follower: Follower = { at, n, sink, ...(onBroken ? { onBroken } : {}) };
     s.followers.add(follower);
     const session = s;
-    return () => {
-      session.followers.delete(follower);
-      if (session.followers.size === 0 && this.sessions.get(sessionId) === session) {
-        this.sessions.delete(sessionId);
-        this.byKey.delete(key);
-      }
-    };
+    return () => this.remove(session, follower);
+  }
+
+  private remove(session: Session, follower: Follower): void {
+    session.followers.delete(follower);
+    if (session.followers.size === 0 && this.sessions.get(session.id) === session) {
+      this.sessions.delete(session.id);
+      this.byKey.delete(session.key);
+    }
   }
 
   /** Ends the reader's current XREAD so the next one reads what is followed now. */
@@ -86,6 +107,7 @@ export class LogReader {
   async stop(): Promise<void> {
     this.stopped = true;
     this.conn.disconnect();
+    this.resume?.();
     await this.running;
   }
 
@@ -95,10 +117,13 @@ export class LogReader {
       if (this.conn.status !== 'ready') {
         await new Promise<void>((resolve) => {
           const done = () => {
-            this.conn.off('ready', done).off('end', done);
+            this.conn.off('ready', done);
+            this.resume = undefined;
             resolve();
           };
-          this.conn.once('ready', done).once('end', done);
+          this.conn.once('ready', done);
+          // stop() ends the wait itself: a disconnect while reconnecting emits nothing.
+          this.resume = done;
         });
         continue;
       }
@@ -146,6 +171,7 @@ export class LogReader {
       const start = from.get(key);
       if (!s || start === undefined || raw.length === 0) continue;
       const batch: Logged[] = raw.map(parseEntry);
+      const numbers = raw.map(entryNumber);
       const last = batch[batch.length - 1]!.at;
       // Copy: a sink may unfollow (or follow) as it runs.
       for (const f of [...s.followers]) {
@@ -153,8 +179,14 @@ export class LogReader {
         let i = 0;
         while (i < batch.length && comparePositions(batch[i]!.at, f.at) <= 0) i++;
         if (i === batch.length) continue;
-        f.at = last;
         try {
+          if (numbers[i] !== f.n + 1) {
+            this.remove(s, f);
+            f.onBroken?.();
+            continue;
+          }
+          f.at = last;
+          f.n = numbers[numbers.length - 1]!;
           f.sink(i === 0 ? batch : batch.slice(i));
         } catch (err) {
           this.onError(err);

@@ -18,7 +18,7 @@ export class RedisKeys {
       memberOrder: `${t}members:order`,
       streams: `${t}streams`,
       streamOrder: `${t}streams:order`,
-      counter: `${t}order:n`,
+      meta: `${t}meta`,
     };
   }
 
@@ -59,11 +59,12 @@ export interface SessionKeys {
   memberOrder: string;
   streams: string;
   streamOrder: string;
-  counter: string;
+  /** A hash: `n`, the number of the last entry; `rank`, the last join/creation rank given. */
+  meta: string;
 }
 
 export function sessionKeyList(k: SessionKeys): string[] {
-  return [k.log, k.members, k.memberOrder, k.streams, k.streamOrder, k.counter];
+  return [k.log, k.members, k.memberOrder, k.streams, k.streamOrder, k.meta];
 }
 
 /** An entry of a node's ownership index. Ids never contain a space (PROTOCOL.md, ids). */

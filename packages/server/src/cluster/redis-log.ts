@@ -51,19 +51,24 @@ export class RedisLog {
   }
 
   async snapshot(sessionId: string): Promise<SessionSnapshot> {
-    const k = this.keys.session(sessionId);
-    const keys = [k.log, k.members, k.memberOrder, k.streams, k.streamOrder];
-    const [at, members, memberOrder, streams, streamOrder] = (await runScript(
+    return (await this.numberedSnapshot(sessionId)).snapshot;
+  }
+
+  /** The snapshot and the number of the entry it is at (0: an empty log), for a follower to check what follows. */
+  async numberedSnapshot(sessionId: string): Promise<{ snapshot: SessionSnapshot; n: number }> {
+    const keys = sessionKeyList(this.keys.session(sessionId));
+    const [at, n, members, memberOrder, streams, streamOrder] = (await runScript(
       this.redis,
       'SNAPSHOT',
       keys,
       [],
-    )) as [string, string[], string[], string[], string[]];
-    return {
+    )) as [string, number, string[], string[], string[], string[]];
+    const snapshot = {
       members: ordered<Member>(members, memberOrder),
       streams: ordered<StreamInfo>(streams, streamOrder),
       at,
     };
+    return { snapshot, n };
   }
 
   /**
@@ -96,6 +101,11 @@ export type RawEntry = [string, string[]];
 export function parseEntry([at, fields]: RawEntry): Logged {
   const i = fields.indexOf('e');
   return { at, entry: JSON.parse(fields[i + 1]!) as LogEntry };
+}
+
+/** An entry's number in its session's log (1, 2, …: consecutive entries have consecutive numbers). */
+export function entryNumber([, fields]: RawEntry): number {
+  return Number(fields[fields.indexOf('n') + 1]);
 }
 
 /** Appends one entry's script arguments: its JSON, its op count, five arguments per op. */

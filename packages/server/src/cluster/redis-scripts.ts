@@ -17,8 +17,12 @@ import { MEMBER_PATCH_FIELDS, STREAM_PATCH_FIELDS } from './session-fold.js';
  * JSON, so no script ever decodes and re-encodes a client's data (cjson is not byte-faithful
  * for every string JSON.stringify can produce).
  *
+ * Every entry is numbered (field `n`, 1, 2, … per session, beside its JSON in `e`), so a
+ * reader can tell that what it got follows what it had: XREAD from a position the log no
+ * longer holds silently starts at the oldest entry it does hold.
+ *
  * Session keys, in this order: KEYS[1] log (a stream), [2] members (hash), [3] join order
- * (zset), [4] streams (hash), [5] creation order (zset), [6] the rank counter.
+ * (zset), [4] streams (hash), [5] creation order (zset), [6] meta (hash: `n`, `rank`).
  */
 const FIELDS = `
 local PATCH = { m = { ${luaList(MEMBER_PATCH_FIELDS)} }, s = { ${luaList(STREAM_PATCH_FIELDS)} } }
@@ -34,7 +38,8 @@ local HASH = { m = KEYS[2], s = KEYS[4] }
 local ORDER = { m = KEYS[3], s = KEYS[5] }
 -- XADDs the entry at ARGV[i] (then its op count, then 5 ARGV per op), applies its ops, trims the log.
 local function append_entry(maxlen, i)
-  local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*', 'e', ARGV[i])
+  local n = redis.call('HINCRBY', KEYS[6], 'n', 1)
+  local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*', 'n', n, 'e', ARGV[i])
   local n = tonumber(ARGV[i + 1])
   i = i + 2
   for _ = 1, n do
@@ -44,7 +49,7 @@ local function append_entry(maxlen, i)
       redis.call('HDEL', h, unpack(fields(key, t)))
       redis.call('HSET', h, key, ARGV[i + 4])
       if not redis.call('ZSCORE', ORDER[t], key) then
-        redis.call('ZADD', ORDER[t], redis.call('INCR', KEYS[6]), key)
+        redis.call('ZADD', ORDER[t], redis.call('HINCRBY', KEYS[6], 'rank', 1), key)
       end
     elseif op == 'p' then
       if redis.call('HEXISTS', h, key) == 1 then redis.call('HSET', h, key .. '|' .. ARGV[i + 3], ARGV[i + 4]) end
@@ -115,10 +120,15 @@ settle(tonumber(ARGV[2]))
 return { 'ok', cur[1], redis.call('HGETALL', KEYS[7]), redis.call('HMGET', KEYS[2], unpack(fields(ARGV[5], 'm'))) }
 `;
 
-/** snapshot. KEYS[1..5]. Returns {position, members hash, join order, streams hash, creation order}. */
+/**
+ * snapshot. KEYS[1..6]. Returns {position, its entry's number, members hash, join order,
+ * streams hash, creation order}; an empty log is at '0-0', number 0.
+ */
 export const SNAPSHOT = `
 local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
-return { last[1] and last[1][1] or '0-0', redis.call('HGETALL', KEYS[2]), redis.call('ZRANGE', KEYS[3], 0, -1),
+local at, n = '0-0', 0
+if last[1] then at, n = last[1][1], tonumber(redis.call('HGET', KEYS[6], 'n')) end
+return { at, n, redis.call('HGETALL', KEYS[2]), redis.call('ZRANGE', KEYS[3], 0, -1),
   redis.call('HGETALL', KEYS[4]), redis.call('ZRANGE', KEYS[5], 0, -1) }
 `;
 
