@@ -185,6 +185,34 @@ describe('Redis unreachable', () => {
     }
   });
 
+  it('a blackholed link is noticed (lost) within the socket timeout, and recovers when the path returns', async () => {
+    const proxy = await FaultProxy.start({ target: { host: '127.0.0.1', port: 6379 } });
+    try {
+      const opts = { ...FAST, socketTimeoutMs: 500, readBlockMs: 500 };
+      const cut = await fx.engine(opts, `redis://127.0.0.1:${proxy.port}`);
+      const direct = await fx.engine(FAST);
+      const c = collector();
+      await cut.follow('s', c.sink);
+      proxy.blackhole();
+      const hanging = cut.append('s', [signal('c', 'into the hole')]).then(
+        () => 'answered',
+        (err: unknown) => err,
+      );
+      await waitFor(() => cut.state === 'lost', 'the lost state', 5000);
+      // Its outcome is unknown (it may have been applied); it fails rather than hang.
+      expect(await hanging).toBeInstanceOf(Error);
+      for (let i = 0; i < 20; i++) await direct.append('s', [signal('d', String(i))]);
+      proxy.restore();
+      await waitFor(() => cut.state === 'ready', 'the ready state');
+      await waitFor(
+        () => c.got.filter((l) => (l.entry.event as { from: string }).from === 'd').length === 20,
+        'the entries of the outage',
+      );
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('a follower cut off while the log is trimmed past it is told its follow broke, and gets nothing past the hole', async () => {
     const proxy = await FaultProxy.start({ target: { host: '127.0.0.1', port: 6379 } });
     try {

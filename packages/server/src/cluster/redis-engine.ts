@@ -39,10 +39,16 @@ export interface RedisEngineOptions {
   reapBatch?: number;
   /** Entries per session per read of the follower (default 500). */
   readBatch?: number;
-  /** How long one blocking read waits (ms, default 5000). */
+  /** How long one blocking read waits (ms, default 2000). */
   readBlockMs?: number;
   /** TCP connect timeout (ms, default 5000). */
   connectTimeoutMs?: number;
+  /**
+   * A connection that owes replies and receives nothing for this long is dead (ms, default
+   * 3000): a blackholed link is noticed (state `lost`) instead of hanging every command. The
+   * reader's allowance is this plus its blocking time.
+   */
+  socketTimeoutMs?: number;
   clock?: Clock;
 }
 
@@ -70,6 +76,7 @@ export class RedisUnreachableError extends Error {
 }
 
 const MIN_VERSION = [7, 0];
+const READ_BLOCK_MS = 2000;
 
 /**
  * The cluster engine on Redis (engine.ts says what an engine is). Two connections per node:
@@ -94,7 +101,8 @@ export class RedisEngine implements ClusterEngine {
   /** Connects both connections, checks the server, loads the scripts and announces the node. */
   static async connect(url: string, opts: RedisEngineOptions = {}): Promise<RedisEngine> {
     const shown = redact(url);
-    const command = await open(url, shown, opts);
+    const socketTimeout = opts.socketTimeoutMs ?? 3000;
+    const command = await open(url, shown, opts, socketTimeout);
     let reader: Redis | undefined;
     try {
       const info = await command.info('server');
@@ -105,7 +113,7 @@ export class RedisEngine implements ClusterEngine {
           `Redis at ${shown} is ${major}.${minor}; Tether needs ${MIN_VERSION.join('.')} or later`,
         );
       await loadScripts(command);
-      reader = await open(url, shown, opts);
+      reader = await open(url, shown, opts, socketTimeout + (opts.readBlockMs ?? READ_BLOCK_MS));
       const engine = new RedisEngine(command, reader, opts);
       await engine.liveness.start();
       engine.reader.start();
@@ -132,7 +140,7 @@ export class RedisEngine implements ClusterEngine {
       readerConn,
       command,
       this.keys.wake(this.nodeId),
-      { batch: opts.readBatch ?? 500, blockMs: opts.readBlockMs ?? 5000 },
+      { batch: opts.readBatch ?? 500, blockMs: opts.readBlockMs ?? READ_BLOCK_MS },
       onError,
     );
     const refreshMs = opts.livenessRefreshMs ?? 1000;
@@ -256,7 +264,12 @@ export class RedisEngine implements ClusterEngine {
 }
 
 /** One connection, ready, or a clear error naming the URL (the first attempt is the only one). */
-async function open(url: string, shown: string, opts: RedisEngineOptions): Promise<Redis> {
+async function open(
+  url: string,
+  shown: string,
+  opts: RedisEngineOptions,
+  socketTimeout: number,
+): Promise<Redis> {
   let connected = false;
   let lastError: (Error & { code?: string }) | undefined;
   const options: RedisOptions = {
@@ -266,6 +279,7 @@ async function open(url: string, shown: string, opts: RedisEngineOptions): Promi
     // Commands in flight fail as soon as the connection drops.
     maxRetriesPerRequest: 0,
     connectTimeout: opts.connectTimeoutMs ?? 5000,
+    socketTimeout,
     // No retry before the first success: an unreachable Redis at start is an error, not a wait.
     retryStrategy: (times) => (connected ? Math.min(100 * times, 1000) : null),
   };
