@@ -25,7 +25,10 @@ export interface RedisEngineOptions {
   nodeId?: string;
   /** Namespaces the cluster's keys (default `tether:`). */
   prefix?: string;
-  /** Entries a session's log keeps (about; default 10,000). A resume needing older ones fails with RESUME_SEQUENCE_INVALID. */
+  /**
+   * Entries a session's log keeps (about; default 10,000). A resume needing older ones fails
+   * with RESUME_SEQUENCE_INVALID. Set it alike on every node: each append trims with its own.
+   */
   logMaxLen?: number;
   /** How long a session with no member keeps its log and snapshot (ms, default 10 min). */
   idleSessionTtlMs?: number;
