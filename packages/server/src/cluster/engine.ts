@@ -33,8 +33,13 @@ export interface ClusterEngine {
    * Starts following a session's log: `sink` receives every entry appended after the
    * returned snapshot, in log order, until `unfollow`. A node follows a session while it
    * holds connections of it. The snapshot is the session's state at `at`.
+   *
+   * `onBroken`: the engine can no longer deliver every entry after the last one it gave
+   * (Redis: the log was trimmed past this follower while it was cut off or behind). The
+   * follow has ended; the replica is stale and must be rebuilt from a new `follow`. The
+   * memory engine never breaks a follow.
    */
-  follow(sessionId: string, sink: LogSink): Promise<Followed>;
+  follow(sessionId: string, sink: LogSink, onBroken?: () => void): Promise<Followed>;
 
   /**
    * Appends entries to a session's log, atomically (all or none) and in order. The memory
