@@ -7,6 +7,7 @@ const CAUSES: Record<Cause, string> = {
   heartbeatTimeout: 'the server stopped answering',
   socketClosed: 'the connection closed',
   protocolError: 'a transport error',
+  serverDraining: 'the server is being restarted (moving to another one)',
 };
 
 const REASONS: Record<Reason, string> = {

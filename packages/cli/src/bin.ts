@@ -8,7 +8,7 @@ main(process.argv.slice(2), process.env).then(
   },
   (err: unknown) => {
     process.stderr.write(
-      `tether: ${err instanceof TetherError ? err.message : String((err as Error)?.stack ?? err)}\n`,
+      `tether: ${err instanceof TetherError || (err as Error)?.name === 'RedisUnreachableError' ? (err as Error).message : String((err as Error)?.stack ?? err)}\n`,
     );
     process.exitCode = 1;
   },

@@ -3,7 +3,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { LIMITS, TetherError, mediaModeSchema, archiveModeSchema, roleSchema } from '@tether/protocol';
-import { DEFAULTS, startServer } from '@tether/server';
+import { DEFAULTS, RedisEngine, startServer } from '@tether/server';
+
+/** How long a draining node waits for its clients to move before it leaves the rest to the others. */
+const DRAIN_TIMEOUT_MS = 30_000;
 import { createSessionId, createToken } from '@tether/auth';
 import { serveOptions, type ServeFlags } from './options.js';
 
@@ -27,6 +30,9 @@ serve options (flag / environment variable, default):
   --heartbeat-timeout <ms> TETHER_HEARTBEAT_TIMEOUT_MS  ${DEFAULTS.transport.heartbeatTimeoutMs} (floor; raised from the measured round trip)
   --heartbeat-timeout-max <ms> TETHER_HEARTBEAT_TIMEOUT_MAX_MS ${DEFAULTS.transport.heartbeatTimeoutMaxMs}
   --log-level <level>      TETHER_LOG_LEVEL             info
+  --cluster <redis-url>    TETHER_CLUSTER               none: one process, sessions in memory
+                           a node of a cluster on Redis (TETHER_CLUSTER_PREFIX namespaces its keys);
+                           SIGTERM then drains: every client resumes on another node
 
 session / token options:
   --api-key <key> --api-secret <secret>   TETHER_API_KEY / TETHER_API_SECRET;
@@ -70,9 +76,30 @@ async function serve(argv: string[], env: NodeJS.ProcessEnv): Promise<undefined>
       'heartbeat-timeout': { type: 'string' },
       'heartbeat-timeout-max': { type: 'string' },
       'log-level': { type: 'string' },
+      cluster: { type: 'string' },
     },
   });
-  const server = await startServer({ ...serveOptions(values as ServeFlags, env), demo: demoFiles() });
+  const clusterUrl = values.cluster ?? env.TETHER_CLUSTER;
+  // A cluster node keeps its sessions in Redis; without --cluster, one process keeps them in memory.
+  const engine = clusterUrl
+    ? await RedisEngine.connect(clusterUrl, {
+        ...(env.TETHER_CLUSTER_PREFIX ? { prefix: env.TETHER_CLUSTER_PREFIX } : {}),
+      })
+    : undefined;
+  const server = await startServer({
+    ...serveOptions(values as ServeFlags, env),
+    demo: demoFiles(),
+    ...(engine ? { engine } : {}),
+  });
+  if (engine) {
+    engine.on('state', (state, err) =>
+      process.stderr.write(
+        state === 'lost'
+          ? `tether: lost the cluster's Redis (${err?.message ?? 'unreachable'}); new joins are refused until it is back\n`
+          : `tether: the cluster's Redis is ${state}\n`,
+      ),
+    );
+  }
   const lines = [
     `Tether is listening on ${server.url} (WebSocket endpoint ${server.url.replace(/^http/, 'ws')}/v1/ws)`,
     `Demo page: ${server.url}/${server.devProject ? '' : ' (join with a token from your back end: /dev/join is for the development project only)'}`,
@@ -85,13 +112,30 @@ async function serve(argv: string[], env: NodeJS.ProcessEnv): Promise<undefined>
       'Configure real projects with --project key:secret or TETHER_PROJECTS before going to production.',
     );
   }
+  if (engine) lines.push(`Cluster node ${engine.nodeId} on ${clusterUrl?.replace(/\/\/[^@/]*@/, '//***@')}`);
   process.stdout.write(lines.join('\n') + '\n');
   const stop = () => {
     process.stdout.write('Shutting down: every client is told serverShutdown.\n');
     void server.close().then(() => process.exit(0));
   };
+  // A cluster node drains on SIGTERM (a deploy): its clients resume on the other nodes.
+  const drain = () => {
+    process.stdout.write('Draining: every client moves to another node.\n');
+    void server
+      .drain(DRAIN_TIMEOUT_MS, (left) =>
+        process.stdout.write(`Draining: ${left} connection(s) still to move\n`),
+      )
+      .then((left) => {
+        process.stdout.write(
+          left === 0
+            ? 'Drained: every client moved.\n'
+            : `Drained: ${left} left to the other nodes to take over.\n`,
+        );
+        process.exit(0);
+      });
+  };
   process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.once('SIGTERM', engine ? drain : stop);
   return undefined;
 }
 

@@ -89,7 +89,7 @@ export class Hub {
   /** Connections of dead nodes this node took over: they wait for a resume until their window passes. */
   private readonly orphans: Orphans;
   /** Cluster engines only: what each local connection's client had acknowledged at the last checkpoint. */
-  private readonly checkpointed = new WeakMap<Connection, string>();
+  private readonly checkpointed = new WeakMap<Connection, { mark: string; joinedAt: string }>();
   private checkpointTimer: TimerHandle | undefined;
   private drainingSince: number | undefined;
   private readonly tombstones = new Tombstones();
@@ -200,6 +200,7 @@ export class Hub {
     const { conn, before } = await takeOver(engine, room, record, (r) =>
       this.makeConnection(room, r.member.info, r.member.role, frame.secret, r.codec),
     );
+    this.checkpointed.set(conn, { mark: '', joinedAt: record.joinedAt });
     if (!link.open) {
       // The client left while its connection was rebuilt: it stays here, interrupted, for its next resume.
       room.forget(conn);
@@ -475,22 +476,24 @@ export class Hub {
       epoch: conn.epoch,
       checkpoint: { seq: 0, at: joinedAt, lastApplied: 0 },
     };
-    this.checkpointed.set(conn, '0:0');
+    this.checkpointed.set(conn, { mark: '0:0', joinedAt });
     this.opts.engine.directory.register(record).catch((err: unknown) => this.clusterError(err, 'register'));
   }
 
   /** Cluster: records each connection's progress (what its client acknowledged, what was applied). */
   private checkpoint(room: Room, conn: Connection, interruptedAt?: number): void {
     const mark = `${conn.outbox.ackedSeq}:${conn.lastApplied}`;
-    if (interruptedAt === undefined && this.checkpointed.get(conn) === mark) return;
-    this.checkpointed.set(conn, mark);
-    const at = conn.outbox.ackedAt;
-    if (at === undefined && conn.outbox.ackedSeq > 0) return;
+    const last = this.checkpointed.get(conn);
+    if (!last || (interruptedAt === undefined && last.mark === mark)) return;
+    last.mark = mark;
+    // Nothing acknowledged yet: the checkpoint is where it joined the log.
+    const at = conn.outbox.ackedAt ?? (conn.outbox.ackedSeq === 0 ? last.joinedAt : undefined);
+    if (at === undefined) return;
     this.opts.engine.directory
       .checkpoint(
         room.id,
         conn.id,
-        { seq: conn.outbox.ackedSeq, at: at ?? '0', lastApplied: conn.lastApplied },
+        { seq: conn.outbox.ackedSeq, at, lastApplied: conn.lastApplied },
         interruptedAt,
       )
       .catch((err: unknown) => this.clusterError(err, 'checkpoint'));
@@ -602,11 +605,29 @@ export class Hub {
       },
       engine.nodeId,
     );
-    const followed = await engine.follow(session.sessionId, (batch) => room.onLogged(batch));
+    const followed = await engine.follow(
+      session.sessionId,
+      (batch) => room.onLogged(batch),
+      () => this.broken(room),
+    );
     room.load(followed.snapshot);
     this.rooms.set(session.sessionId, room);
     this.unfollow.set(room, followed.unfollow);
     return room;
+  }
+
+  /**
+   * This node fell behind the session's bounded log (cut off from the cluster while others
+   * went on): its replica and its connections' outboxes have a hole. Its connections end with
+   * bufferOverflow, as one whose outbox overflowed; their clients join again.
+   */
+  private broken(room: Room): void {
+    this.opts.log.error(
+      { sessionId: room.id },
+      'cluster: this node fell behind the session log; ending its connections',
+    );
+    for (const conn of room.members()) room.destroy(conn, 'bufferOverflow', 'BUFFER_OVERFLOW');
+    this.closeRoom(room);
   }
 
   /** A room whose last local connection left: this node stops following the session. */

@@ -78,7 +78,8 @@ export class Room {
   private readonly local = new Map<string, Connection>();
   /** The server is shutting down: no more deliveries but the byes. */
   closing = false;
-  private empty = false;
+  /** A local connection left during the batch being applied: the room may be empty after it. */
+  private lostLocal = false;
   /** Connections being taken over: the entries for them, held until their replay is rebuilt. */
   private readonly adopting = new Map<string, Logged[]>();
   /** The entries of the operation being applied, appended together with its reply. */
@@ -168,7 +169,6 @@ export class Room {
   beginAdoption(conn: Connection): void {
     this.local.set(conn.id, conn);
     this.adopting.set(conn.id, []);
-    this.empty = false;
   }
 
   /** The entries held for it since `beginAdoption`, in order; from now on it is delivered to. */
@@ -199,7 +199,6 @@ export class Room {
    */
   admit(conn: Connection): void {
     this.local.set(conn.id, conn);
-    this.empty = false;
     this.emit({
       event: {
         t: '~joined',
@@ -239,8 +238,10 @@ export class Room {
         this.deliver(event as ServerEvent, entry, at);
       }
     }
-    if (this.local.size === 0 && !this.empty) {
-      this.empty = true;
+    // Only a departure empties a room: one just opened for a join or a takeover is not empty yet.
+    const emptied = this.lostLocal && this.local.size === 0;
+    this.lostLocal = false;
+    if (emptied) {
       this.media.close();
       this.hooks.onEmpty(this);
     }
@@ -330,6 +331,7 @@ export class Room {
         const conn = this.local.get(rec.connectionId);
         if (conn) {
           this.local.delete(conn.id);
+          this.lostLocal = true;
           conn.close(1001, 'resumed on another node');
         }
         this.hooks.onMoved(rec.connectionId, conn);
@@ -341,6 +343,7 @@ export class Room {
         this.media.connectionEnded(rec.connectionId);
         if (!conn) return;
         this.local.delete(conn.id);
+        this.lostLocal = true;
         const reason = rec.reason as EndReason;
         const bye: ServerFrame = { t: 'bye', reason, code: rec.code, message: errorMessage(rec.code) };
         conn.close(errorNumber(rec.code), reason, bye);
