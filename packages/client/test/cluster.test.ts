@@ -27,11 +27,9 @@ describe('a cluster of three nodes on Redis', () => {
 
   beforeEach(async () => {
     const prefix = clusterPrefix();
-    nodes = await Promise.all(
-      [0, 1, 2].map(() =>
-        ClusterNode.start({ redisUrl: REDIS, prefix, args: process.env.DBG ? ['--log-level', 'debug'] : [] }),
-      ),
-    );
+    // A 5 s window, so a connection that never returns is ended within a test.
+    const args = ['--reconnect-window', '5000', ...(process.env.DBG ? ['--log-level', 'debug'] : [])];
+    nodes = await Promise.all([0, 1, 2].map(() => ClusterNode.start({ redisUrl: REDIS, prefix, args })));
     proxy = await FaultProxy.start({ target: { host: '127.0.0.1', port: nodes[0]!.port } });
     t = await startTestServer();
     sessionId = await t.createSession();
@@ -121,4 +119,58 @@ describe('a cluster of three nodes on Redis', () => {
     // The peer saw an interruption at most, never a departure.
     expect(peer.connections.map((x) => x.connectionId)).toContain(id);
   }, 30_000);
+
+  it('a node killed (SIGKILL) while signals flow: its clients resume on the others with nothing lost; one that never returns is ended by a survivor, no ghost', async () => {
+    const [n0, n1, n2] = nodes as [ClusterNode, ClusterNode, ClusterNode];
+    const a = await join([n0.url, n1.url, n2.url], 'a');
+    const b = await join(n1.url, 'b');
+    const c = await join(n2.url, 'c');
+    // d reaches node 0 through the proxy only, and its path never comes back.
+    const d = await join(proxy.url, 'd');
+    for (const s of [a, b, c, d]) await waitFor(() => s.connections.length === 4, 'all four');
+    const aId = a.connection!.connectionId;
+    const dId = d.connection!.connectionId;
+    const destroyed: Array<{ id: string; reason: string; at: number }> = [];
+    for (const s of [b, c])
+      s.on('connectionDestroyed', (e) =>
+        destroyed.push({ id: e.connection.connectionId, reason: e.reason, at: Date.now() }),
+      );
+    const atA = inbox(a, 'ba');
+    const atB = inbox(b, 'ab');
+    const atC = inbox(c, 'ab');
+    const sent = { ab: 0, ba: 0 };
+    const flow = setInterval(() => {
+      void a.signal({ type: 'ab', data: String(sent.ab++) }).catch(() => undefined);
+      void b.signal({ type: 'ba', data: String(sent.ba++) });
+    }, 40);
+    await new Promise((r) => setTimeout(r, 300));
+    proxy.blackhole();
+    const back = new Promise<SessionEvents['sessionReconnected']>((r) => a.once('sessionReconnected', r));
+    const killedAt = Date.now();
+    await n0.kill('SIGKILL');
+    expect((await back).rejoined).toBe(false);
+    expect(a.connection!.connectionId).toBe(aId);
+    await new Promise((r) => setTimeout(r, 500));
+    clearInterval(flow);
+    const seq = (n: number) => Array.from({ length: n }, (_, i) => String(i));
+    await waitFor(
+      () => atB.length === sent.ab && atC.length === sent.ab && atA.length === sent.ba,
+      'every signal',
+    );
+    expect(atB).toEqual(seq(sent.ab));
+    expect(atC).toEqual(seq(sent.ab));
+    expect(atA).toEqual(seq(sent.ba));
+
+    // d's window (5 s here) passes on a survivor: everyone is told, with the reason.
+    await waitFor(
+      () => destroyed.filter((x) => x.id === dId).length === 2,
+      'd destroyed for b and c',
+      20_000,
+    );
+    expect(destroyed.every((x) => x.id === dId && x.reason === 'networkDisconnected')).toBe(true);
+    expect(Math.min(...destroyed.map((x) => x.at)) - killedAt).toBeGreaterThanOrEqual(4000);
+    const api = new TetherApi({ url: n2.url, ...TEST_PROJECT });
+    expect((await api.listConnections(sessionId)).map((x) => x.data).sort()).toEqual(['a', 'b', 'c']);
+    for (const s of [a, b, c]) expect(s.connections.map((x) => x.data).sort()).toEqual(['a', 'b', 'c']);
+  }, 60_000);
 });
