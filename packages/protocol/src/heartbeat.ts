@@ -30,6 +30,10 @@ export interface HeartbeatOptions {
  * the transport dead once nothing at all (beat or frame) has arrived for the timeout.
  * Every inbound frame counts as life, so a busy link never needs extra beats to stay up,
  * and the next check is scheduled for the exact moment the timeout would pass.
+ *
+ * The measuring side also pings on a busy link — one ping out at a time, a new one an
+ * interval after the last — so that its round-trip estimate follows the path while data
+ * flows: a timeout left at the handshake's guess would make the next outage slow to notice.
  */
 export class Heartbeat {
   private lastReceived: number;
@@ -40,14 +44,21 @@ export class Heartbeat {
   private due = 0;
   private rechecking = false;
   private readonly rtt = new RttEstimator();
-  /** An allowance the peer measured and told us (a side that answers pings does not measure). */
+  /**
+   * The allowance the peer measured and told us (a side that answers pings does not measure):
+   * it replaces this side's own estimate, which is only the handshake's one round trip.
+   */
   private reportedAllowance: number | undefined;
   private lastPing = 0;
+  /** When the ping out was first sent (0: none is out). */
   private pingSentAt = 0;
+  /** When the latest ping id was first sent: the next is due an interval later. */
+  private lastPingAt: number;
 
   constructor(private readonly opts: HeartbeatOptions) {
     this.lastReceived = opts.clock.now();
     this.lastSent = opts.clock.now();
+    this.lastPingAt = opts.clock.now();
     this.schedule();
   }
 
@@ -66,6 +77,11 @@ export class Heartbeat {
     if (id !== this.lastPing || this.pingSentAt === 0) return;
     this.rtt.sample(this.opts.clock.now() - this.pingSentAt);
     this.pingSentAt = 0;
+    // The next ping may be due already (a round trip longer than the interval): send it now.
+    if (this.timer !== undefined && !this.rechecking) {
+      this.opts.clock.clearTimeout(this.timer);
+      this.schedule();
+    }
   }
 
   /** A round trip measured outside the beats (a handshake). */
@@ -73,14 +89,23 @@ export class Heartbeat {
     this.rtt.sample(ms);
   }
 
-  /** The peer's measurement of the round trip allowance, which this side adopts. */
+  /**
+   * The peer's measurement of the round-trip allowance, which this side adopts from now on:
+   * it is fresher than a handshake sample, so a path that was slow at the handshake and is
+   * fast now stops keeping this side's timeout high.
+   */
   report(allowanceMs: number): void {
     this.reportedAllowance = allowanceMs;
   }
 
+  /** Whether a round trip was measured (sampled here or reported by the peer). */
+  get measured(): boolean {
+    return this.rtt.measured || this.reportedAllowance !== undefined;
+  }
+
   /** `srtt + 4·rttvar` in ms: what a beat tells the peer. */
   get allowanceMs(): number {
-    return Math.max(this.rtt.allowanceMs, this.reportedAllowance ?? 0);
+    return this.reportedAllowance ?? this.rtt.allowanceMs;
   }
 
   /** The silence that means a dead transport, now. */
@@ -95,10 +120,15 @@ export class Heartbeat {
     this.timer = undefined;
   }
 
+  /** A new ping is due an interval after this (never, while one is out or for a side that answers). */
+  private pingDueAfter(): number {
+    return this.opts.measures && this.pingSentAt === 0 ? this.lastPingAt : Infinity;
+  }
+
   private schedule(): void {
     if (this.stopped) return;
     const now = this.opts.clock.now();
-    const untilBeat = this.lastSent + this.opts.intervalMs - now;
+    const untilBeat = Math.min(this.lastSent, this.pingDueAfter()) + this.opts.intervalMs - now;
     const untilDead = this.lastReceived + this.timeoutMs - now;
     const delay = Math.max(0, Math.min(untilBeat, untilDead));
     this.due = now + delay;
@@ -124,13 +154,14 @@ export class Heartbeat {
       this.opts.onDead(silent);
       return;
     }
-    if (now - this.lastSent >= this.opts.intervalMs) {
+    if (now - Math.min(this.lastSent, this.pingDueAfter()) >= this.opts.intervalMs) {
       this.lastSent = now;
       if (this.opts.measures) {
         // A ping not answered yet stays the one to answer: a late pong is still a true sample.
         if (this.pingSentAt === 0) {
           this.lastPing++;
           this.pingSentAt = now;
+          this.lastPingAt = now;
         }
         this.opts.sendBeat(this.lastPing);
       } else this.opts.sendBeat();

@@ -94,9 +94,49 @@ describe('Heartbeat with a measured round trip', () => {
     expect(pings).toEqual([1, 1]);
     hb.received();
     hb.pong(1);
-    clock.advance(1000);
+    // An interval has passed since ping 1 went out: ping 2 follows the answer at once.
+    clock.advance(0);
     expect(pings).toEqual([1, 1, 2]);
     expect(hb.allowanceMs).toBeGreaterThanOrEqual(1000);
+    clock.advance(1000);
+    expect(pings).toEqual([1, 1, 2, 2]);
+  });
+
+  it('keeps measuring on a busy link: a new ping as each answer lands, though no beat is needed', () => {
+    const clock = new FakeClock(0);
+    // The peer answers each ping 3 s after it left.
+    const answers = new Map<number, number>();
+    const hb = new Heartbeat({
+      clock,
+      intervalMs: 1000,
+      timeoutMs: 2250,
+      maxTimeoutMs: 15_000,
+      measures: true,
+      sendBeat: (ping) => {
+        if (!answers.has(clock.now() + 3000)) answers.set(clock.now() + 3000, ping as number);
+      },
+      onDead: () => expect.fail('a busy link is alive'),
+    });
+    // Frames go out and come in every 100 ms, so no beat is ever due.
+    const timeouts: number[] = [];
+    for (let t = 100; t <= 20_000; t += 100) {
+      clock.advance(100);
+      hb.sent();
+      hb.received();
+      const id = answers.get(clock.now());
+      if (id !== undefined) {
+        hb.pong(id);
+        timeouts.push(hb.timeoutMs);
+      }
+    }
+    // One sample per round trip, each lowering the variance: the timeout follows the path
+    // (interval + srtt + 4·rttvar) down from the first guess (interval + 3 × the first sample).
+    expect(timeouts.length).toBe(6);
+    expect(timeouts[0]).toBe(1000 + 3 * 3000);
+    for (let i = 1; i < timeouts.length; i++)
+      expect(timeouts[i] as number).toBeLessThan(timeouts[i - 1] as number);
+    expect(timeouts.at(-1)).toBeLessThan(1000 + 3000 + 1500);
+    hb.stop();
   });
 
   it('adopts the allowance its peer reports', () => {
@@ -111,6 +151,25 @@ describe('Heartbeat with a measured round trip', () => {
     });
     hb.report(6000);
     expect(hb.timeoutMs).toBe(7000);
+    hb.stop();
+  });
+
+  it("lets the peer's report replace its own handshake sample, so a path that got faster lowers the timeout", () => {
+    const clock = new FakeClock(0);
+    const hb = new Heartbeat({
+      clock,
+      intervalMs: 500,
+      timeoutMs: 2250,
+      maxTimeoutMs: 15_000,
+      sendBeat: () => undefined,
+      onDead: () => undefined,
+    });
+    expect(hb.measured).toBe(false);
+    hb.sample(3000); // a handshake over a slow path
+    expect(hb.timeoutMs).toBe(500 + 3 * 3000);
+    hb.report(40);
+    expect(hb.measured).toBe(true);
+    expect(hb.timeoutMs).toBe(2250);
     hb.stop();
   });
 });
