@@ -124,9 +124,12 @@ export class Connection {
     return a.length === b.length && timingSafeEqual(a, b);
   }
 
-  /** The first transport, which the welcome is written to; the connection stays pending until confirmed. */
-  start(link: Link): void {
-    this.attach(link);
+  /**
+   * The first transport, which the welcome is written to; the connection stays pending until
+   * confirmed. `rttMs` is the round trip its handshake took.
+   */
+  start(link: Link, rttMs: number): void {
+    this.attach(link, rttMs);
   }
 
   /** The client showed it has the welcome (a frame after it): others may now see the connection. */
@@ -139,12 +142,12 @@ export class Connection {
    * up to `ack` is acknowledged, then `answer` and the frames after `ack` are written.
    * Returns the state before (the caller tells the others what changed).
    */
-  resumeOn(link: Link, ack: number, answer: string, replay: readonly Wire[]): ConnectionState {
+  resumeOn(link: Link, ack: number, answer: string, replay: readonly Wire[], rttMs: number): ConnectionState {
     const before = this._state;
     if (before !== 'connected') this.setState('connected');
     this.clearWindow();
     this.outbox.ack(ack);
-    this.attach(link);
+    this.attach(link, rttMs);
     this.sendRaw(answer);
     for (let i = 0; i < replay.length && this.link === link; i++)
       this.sendReliable(replay[i] as Wire, ack + 1 + i);
@@ -279,7 +282,12 @@ export class Connection {
       this.hooks.onOverflow(this, 'SEND_BUFFER_OVERFLOW');
   }
 
-  private attach(link: Link): void {
+  /**
+   * A new transport and its heartbeat, seeded with the round trip of its handshake: until the
+   * first ping is answered, that is all that is known of the path, and the client's first
+   * frame after the welcome takes one round trip to come — past the floor on a slow path.
+   */
+  private attach(link: Link, rttMs: number): void {
     this.detachQuietly()?.terminate();
     this.link = link;
     this.written = this.outbox.ackedSeq;
@@ -291,17 +299,18 @@ export class Connection {
       // The server measures the round trip (the client answers each ping) and tells its allowance.
       measures: true,
       sendBeat: (ping) => {
-        const rtt = this.heartbeat?.allowanceMs ?? 0;
+        const hb = this.heartbeat;
         this.send({
           t: 'hb',
           ack: this.lastApplied,
           seq: this.outbox.seq,
           ping,
-          ...(rtt > 0 ? { rtt } : {}),
+          ...(hb?.measured ? { rtt: hb.allowanceMs } : {}),
         });
       },
       onDead: () => this.linkLost(link, true),
     });
+    this.heartbeat.sample(rttMs);
   }
 
   private setState(next: ConnectionState): void {

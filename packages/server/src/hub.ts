@@ -120,7 +120,7 @@ export class Hub {
    * A new connection, welcomed but unseen until its client confirms (room.confirm). Undefined
    * when the socket closed while the token was checked: nobody can ever read that welcome.
    */
-  async connect(frame: ConnectFrame, link: Link): Promise<Attached | undefined> {
+  async connect(frame: ConnectFrame, link: Link, rttMs: number): Promise<Attached | undefined> {
     this.checkVersion(frame.v);
     if (this.draining) throw new TetherError('SERVER_DRAINING');
     const lookup = (key: string) => this.opts.projects.secretFor(key);
@@ -146,7 +146,7 @@ export class Hub {
       secret,
       frame.codec === 'msgpack' ? 'msgpack' : 'json',
     );
-    conn.start(link);
+    conn.start(link, rttMs);
     conn.sendRaw(
       JSON.stringify({
         t: 'welcome',
@@ -174,21 +174,21 @@ export class Hub {
   }
 
   /** Re-attaches a transport: at once to a connection held here, else (cluster) by taking it over. */
-  resume(frame: ResumeFrame, link: Link): Attached | Promise<Attached> {
+  resume(frame: ResumeFrame, link: Link, rttMs: number): Attached | Promise<Attached> {
     this.checkVersion(frame.v);
     if (this.draining) throw new TetherError('SERVER_DRAINING');
     const room = this.rooms.get(frame.sessionId);
     const conn = room?.member(frame.connectionId);
     if (room && conn) {
       if (!conn.secretMatches(frame.secret)) throw new TetherError('RESUME_BAD_SECRET');
-      return this.attachResume(room, conn, frame, link, undefined);
+      return this.attachResume(room, conn, frame, link, rttMs, undefined);
     }
     if (!this.clustered)
       throw new TetherError(this.tombstones.get(frame.connectionId) ?? 'RESUME_UNKNOWN_CONNECTION');
-    return this.resumeFromCluster(frame, link);
+    return this.resumeFromCluster(frame, link, rttMs);
   }
 
-  private async resumeFromCluster(frame: ResumeFrame, link: Link): Promise<Attached> {
+  private async resumeFromCluster(frame: ResumeFrame, link: Link, rttMs: number): Promise<Attached> {
     const { engine } = this.opts;
     const record = await engine.directory.load(frame.sessionId, frame.connectionId);
     if (!record)
@@ -207,7 +207,7 @@ export class Hub {
       this.orphans.add({ ...record, epoch: conn.epoch, interruptedAt: this.opts.clock.now() });
       throw new TetherError('DISCONNECTED');
     }
-    return this.attachResume(room, conn, frame, link, before);
+    return this.attachResume(room, conn, frame, link, rttMs, before);
   }
 
   private attachResume(
@@ -215,6 +215,7 @@ export class Hub {
     conn: Connection,
     frame: ResumeFrame,
     link: Link,
+    rttMs: number,
     takenOverFrom: 'pending' | 'connected' | 'interrupted' | undefined,
   ): Attached {
     const replay = conn.outbox.after(frame.ack);
@@ -232,7 +233,7 @@ export class Hub {
       codec: conn.codec.name,
     });
     this.budget.remove(conn);
-    const before = conn.resumeOn(link, frame.ack, answer, replay);
+    const before = conn.resumeOn(link, frame.ack, answer, replay, rttMs);
     room.resumed(conn, takenOverFrom ?? before);
     this.opts.metrics.resumes.inc();
     this.opts.log.debug(

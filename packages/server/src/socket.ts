@@ -26,6 +26,8 @@ export function serveSocket(ws: WebSocket, hub: Hub, clock: Clock, log: Logger, 
   let closed = false;
   let tooLarge = false;
   let corked = false;
+  // The upgrade's answer was just written; the client's first frame follows it one round trip later.
+  const upgradedAt = clock.now();
   const link: Link = {
     send: (data, onWritten) => {
       if (ws.readyState !== ws.OPEN) return;
@@ -101,6 +103,7 @@ export function serveSocket(ws: WebSocket, hub: Hub, clock: Clock, log: Logger, 
       return;
     }
     handshaking = true;
+    const rttMs = clock.now() - upgradedAt;
     const done = (at: Attached | undefined) => {
       clock.clearTimeout(handshakeTimer);
       if (!at) return; // the socket closed before the welcome could be written: no connection was made
@@ -120,7 +123,7 @@ export function serveSocket(ws: WebSocket, hub: Hub, clock: Clock, log: Logger, 
     if (frame.t === 'resume') {
       let resumed: Attached | Promise<Attached>;
       try {
-        resumed = hub.resume(frame, link);
+        resumed = hub.resume(frame, link, rttMs);
       } catch (err) {
         fail(err);
         return;
@@ -128,7 +131,7 @@ export function serveSocket(ws: WebSocket, hub: Hub, clock: Clock, log: Logger, 
       // Held here: at once. Another node's (a cluster): once taken over.
       if (resumed instanceof Promise) resumed.then(done, fail);
       else done(resumed);
-    } else hub.connect(frame, link).then(done, fail);
+    } else hub.connect(frame, link, rttMs).then(done, fail);
   });
 
   ws.on('close', (code: number) => {
