@@ -7,13 +7,15 @@ import type { Project } from './projects.js';
 /**
  * Defaults, documented in the README: a dead transport is noticed 2.25 s after the last
  * frame on a healthy link; a slow one raises that from its measured round trip, up to 15 s.
+ * Beats every 500 ms so that an idle link survives a sudden latency rise of up to 1.75 s
+ * (floor − interval): nothing sent after the rise arrives sooner, so no measurement can help.
  */
 export const DEFAULTS = {
   port: 7100,
   host: '127.0.0.1',
   dataDir: '.tether',
   transport: {
-    heartbeatIntervalMs: 1000,
+    heartbeatIntervalMs: 500,
     heartbeatTimeoutMs: 2250,
     heartbeatTimeoutMaxMs: 15_000,
     reconnectWindowMs: 30_000,
