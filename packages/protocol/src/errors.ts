@@ -178,7 +178,7 @@ export const ERRORS = {
   INTERRUPTED_BUDGET_EXCEEDED: {
     num: 4607,
     message:
-      'While this connection was away, its session or the server reached the limit of bytes held for interrupted connections, and this one had been away longest. Join again with a token.',
+      'While this connection was away, its session or the server reached the limit of what it holds for interrupted connections (bytes, or presence changes kept for them), and this one had been away longest. Join again with a token.',
     reason: 'bufferOverflow',
   },
   SERVER_SHUTDOWN: { num: 4602, message: 'The server is shutting down.', reason: 'serverShutdown' },

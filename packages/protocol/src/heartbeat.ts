@@ -67,6 +67,11 @@ export class Heartbeat {
     this.lastReceived = this.opts.clock.now();
   }
 
+  /** How long the peer has been silent, in ms. */
+  get silentMs(): number {
+    return this.opts.clock.now() - this.lastReceived;
+  }
+
   /** Something was sent to the peer (a beat is then not needed this interval). */
   sent(): void {
     this.lastSent = this.opts.clock.now();

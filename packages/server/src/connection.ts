@@ -113,6 +113,15 @@ export class Connection {
     return this.link !== undefined;
   }
 
+  /**
+   * Attached, but its client has been silent for over half the heartbeat timeout: a live one
+   * beats every interval, so this one is most likely gone and about to be found dead.
+   */
+  get silentTooLong(): boolean {
+    const hb = this.heartbeat;
+    return hb !== undefined && hb.silentMs * 2 > hb.timeoutMs;
+  }
+
   /** Bytes this server holds for the connection: its outbox and what its socket has not sent yet. */
   get heldBytes(): number {
     return this.outbox.pendingBytes + (this.link?.bufferedBytes ?? 0);

@@ -21,6 +21,7 @@ import {
   type ResumeFrame,
   type SessionInfo,
   type TransportConfig,
+  type Wire,
 } from '@tether/protocol';
 import { parseSessionId, verifyToken } from '@tether/auth';
 import type { Logger } from 'pino';
@@ -218,12 +219,17 @@ export class Hub {
     rttMs: number,
     takenOverFrom: 'pending' | 'connected' | 'interrupted' | undefined,
   ): Attached {
-    const replay = conn.outbox.after(frame.ack);
-    if (!replay)
+    if (!conn.outbox.after(frame.ack))
       throw new TetherError(
         'RESUME_SEQUENCE_INVALID',
         `client ack ${frame.ack}, server holds ${conn.outbox.ackedSeq}..${conn.outbox.seq}`,
       );
+    // Out of the budget first: the presence changes it missed now join what it holds, then all is replayed.
+    this.budget.remove(conn);
+    room.catchUp(conn);
+    // Those changes could overflow its outbox, which ends it.
+    if (conn.state === 'closed') throw new TetherError(this.tombstones.get(conn.id) ?? 'BUFFER_OVERFLOW');
+    const replay = conn.outbox.after(frame.ack) as Wire[];
     const answer = JSON.stringify({
       t: 'resumed',
       ack: conn.lastApplied,
@@ -232,7 +238,6 @@ export class Hub {
       // The connection keeps the codec it joined with: its outbox is encoded in it.
       codec: conn.codec.name,
     });
-    this.budget.remove(conn);
     const before = conn.resumeOn(link, frame.ack, answer, replay, rttMs);
     room.resumed(conn, takenOverFrom ?? before);
     this.opts.metrics.resumes.inc();
@@ -251,6 +256,8 @@ export class Hub {
   /** A frame after the handshake. Sequencing is enforced here; semantics live in Room. */
   frame(at: Attached, frame: ClientFrame): void {
     const { conn, room } = at;
+    // A client that was silent long enough to be spared presence changes is heard again.
+    if (room.absent.isAway(conn)) room.catchUp(conn);
     // Any frame after the welcome shows it arrived (the client may send nothing before it); a leave ends it unseen.
     if (conn.state === 'pending' && frame.t !== 'leave') room.confirm(conn);
     if ('ack' in frame && frame.ack !== undefined && !conn.acknowledge(frame.ack)) {
@@ -587,6 +594,10 @@ export class Hub {
           this.orphans.drop(id);
         },
         onRequest: (id, request) => this.ownerRequest(id, request),
+        onPresenceLogFull: (r, conn) => {
+          this.opts.metrics.budgetEvictions.inc({ scope: 'session' });
+          r.destroy(conn, 'bufferOverflow', 'INTERRUPTED_BUDGET_EXCEEDED');
+        },
       },
       () => this.opts.clock.now(),
       (hooks) =>
@@ -605,6 +616,8 @@ export class Hub {
         });
       },
       engine.nodeId,
+      // In a cluster another node may rebuild a replay from the log: attached connections get every entry.
+      !this.clustered,
     );
     const followed = await engine.follow(
       session.sessionId,

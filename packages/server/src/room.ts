@@ -28,6 +28,7 @@ import {
 } from './cluster/engine.js';
 import type { Connection } from './connection.js';
 import { isConfirmed, type ConnectionState } from './connection-state.js';
+import { PresenceLog, type PresenceChange } from './presence-log.js';
 import { RoomMedia } from './room-media.js';
 import { RoomOps } from './room-ops.js';
 import type { Sfu, SfuHooks } from './media/sfu.js';
@@ -47,6 +48,19 @@ export interface RoomHooks {
   onMoved(connectionId: string, conn: Connection | undefined): void;
   /** The owner of a connection is asked to end it, and this node holds none: maybe an orphan of a dead node. */
   onRequest(connectionId: string, request: OwnerRequest): void;
+  /** The presence log passed its bound: `conn`, away longest, must end (it keeps the oldest changes). */
+  onPresenceLogFull(room: Room, conn: Connection): void;
+}
+
+/** How long the others may be kept waiting to be told of interruptions, while more keep coming. */
+const ANNOUNCE_MAX_WAIT_MS = 100;
+
+function isPresenceChange(event: ServerEvent): event is PresenceChange {
+  return (
+    event.t === 'connectionReconnecting' ||
+    event.t === 'connectionReconnected' ||
+    event.t === 'connectionDestroyed'
+  );
 }
 
 /** The code a connection is closed with for each reason. */
@@ -78,6 +92,11 @@ export class Room {
   private readonly local = new Map<string, Connection>();
   /** The server is shutting down: no more deliveries but the byes. */
   closing = false;
+  /** Presence changes the local members without a transport were not sent; each gets the net change when back. */
+  readonly absent = new PresenceLog<Connection>();
+  /** Interrupted, the others not told yet (see `interrupted`), since `announceSince`. */
+  private readonly unannounced = new Set<Connection>();
+  private announceSince = 0;
   /** A local connection left during the batch being applied: the room may be empty after it. */
   private lostLocal = false;
   /** Connections being taken over: the entries for them, held until their replay is rebuilt. */
@@ -99,6 +118,13 @@ export class Room {
     private readonly append: Append,
     /** This node's id (the owner of the connections it welcomes). */
     private readonly nodeId: string,
+    /**
+     * Spare presence changes to members still attached but silent past half their timeout
+     * (most likely about to be found dead). One process only: in a cluster, another node
+     * rebuilding a connection's replay numbers every entry, so an attached connection must be
+     * sent exactly the log's entries.
+     */
+    private readonly spareSilent = true,
   ) {
     const sfu =
       session.mediaMode === 'routed'
@@ -214,14 +240,51 @@ export class Room {
     this.emit({ event: { t: 'connectionCreated', connection: conn.info }, except: conn.id });
   }
 
+  /**
+   * A connection lost its transport: from now on it is away, and presence changes are kept
+   * for it once, not queued. The others are told once a turn of the event loop passes with no
+   * other loss (at most ANNOUNCE_MAX_WAIT_MS later): connections lost together (one outage, a
+   * thousand closes read over a few turns) are all away by then, and none is told of the others.
+   */
   interrupted(conn: Connection): void {
-    if (conn.state === 'interrupted')
-      this.emit({ event: { t: 'connectionReconnecting', connectionId: conn.id }, except: conn.id });
+    this.absent.left(conn);
+    if (conn.state !== 'interrupted') return;
+    this.unannounced.add(conn);
+    if (this.unannounced.size > 1) return;
+    this.announceSince = this.now();
+    this.announceAfterQuietTurn(1);
+  }
+
+  private announceAfterQuietTurn(seen: number): void {
+    // A turn of the event loop, not a time: what was read together is announced together.
+    setImmediate(() => {
+      const n = this.unannounced.size;
+      if (n === 0) return;
+      if (n > seen && this.now() - this.announceSince < ANNOUNCE_MAX_WAIT_MS) this.announceAfterQuietTurn(n);
+      else this.announce();
+    });
+  }
+
+  private announce(): void {
+    const lost = [...this.unannounced];
+    this.unannounced.clear();
+    for (const conn of lost)
+      if (conn.state === 'interrupted')
+        this.emit({ event: { t: 'connectionReconnecting', connectionId: conn.id }, except: conn.id });
+  }
+
+  /**
+   * A connection is coming back (its resume was accepted, or its silent client spoke): the
+   * net presence changes it missed go into its outbox, after what it holds.
+   */
+  catchUp(conn: Connection): void {
+    for (const change of this.absent.back(conn, conn.id)) conn.deliver(change);
   }
 
   /** A resume attached a new transport; `before` is the state it found. A resume also confirms. */
   resumed(conn: Connection, before: ConnectionState): void {
-    if (before === 'interrupted')
+    // Back before the others were told it had gone: they are told nothing.
+    if (before === 'interrupted' && !this.unannounced.delete(conn))
       this.emit({ event: { t: 'connectionReconnected', connectionId: conn.id }, except: conn.id });
     else if (!isConfirmed(before))
       this.emit({ event: { t: 'connectionCreated', connection: conn.info }, except: conn.id });
@@ -304,14 +367,25 @@ export class Room {
       this.local.get(entry.to)?.deliver(event, at);
       return;
     }
+    const presence = isPresenceChange(event);
+    let full: Connection | undefined;
+    if (presence) {
+      if (this.spareSilent)
+        for (const conn of this.local.values())
+          if (conn.id !== entry.except && conn.silentTooLong) this.absent.left(conn);
+      full = this.absent.record(event);
+    }
     const bodies = new Map<Codec, Wire>();
     // Copy: a delivery can overflow an outbox and destroy a connection mid-loop.
     for (const conn of [...this.local.values()]) {
       if (conn.id === entry.except || this.adopting.has(conn.id)) continue;
+      // Away: it gets the net change when back (PresenceLog), not one frame per change.
+      if (presence && this.absent.isAway(conn)) continue;
       let body = bodies.get(conn.codec);
       if (body === undefined) bodies.set(conn.codec, (body = conn.codec.body(event)));
       conn.deliverEncoded(body, at);
     }
+    if (full) this.hooks.onPresenceLogFull(this, full);
   }
 
   private hold(entry: LogEntry, at: Position): void {
@@ -331,6 +405,8 @@ export class Room {
         const conn = this.local.get(rec.connectionId);
         if (conn) {
           this.local.delete(conn.id);
+          this.absent.forget(conn);
+          this.unannounced.delete(conn);
           this.lostLocal = true;
           conn.close(1001, 'resumed on another node');
         }
@@ -343,6 +419,8 @@ export class Room {
         this.media.connectionEnded(rec.connectionId);
         if (!conn) return;
         this.local.delete(conn.id);
+        this.absent.forget(conn);
+        this.unannounced.delete(conn);
         this.lostLocal = true;
         const reason = rec.reason as EndReason;
         const bye: ServerFrame = { t: 'bye', reason, code: rec.code, message: errorMessage(rec.code) };
