@@ -99,7 +99,11 @@ export class Handshaker {
           if (err) {
             kill(ws);
             // A path that failed, or a node going away: the next attempt tries the next server.
-            if (err.code === 'CONNECT_FAILED' || err.code === 'SERVER_DRAINING')
+            if (
+              err.code === 'CONNECT_FAILED' ||
+              err.code === 'SERVER_DRAINING' ||
+              err.code === 'CLUSTER_UNAVAILABLE'
+            )
               this.host.endpoints.failed(url);
             reject(err);
           } else resolve();

@@ -55,8 +55,9 @@ export function isRetryable(code: string): boolean {
     code === 'DISCONNECTED' ||
     code === 'CONNECT_FAILED' ||
     code === 'FRAME_UNEXPECTED' ||
-    // A cluster node going away: another node serves the same connection.
-    code === 'SERVER_DRAINING'
+    // A cluster node going away, or cut off from its Redis: another node (or this one, later) serves it.
+    code === 'SERVER_DRAINING' ||
+    code === 'CLUSTER_UNAVAILABLE'
   );
 }
 

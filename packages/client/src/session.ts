@@ -294,7 +294,7 @@ export class Session extends Emitter<SessionEvents> {
         return await this.join();
       } catch (err) {
         const pathFailure =
-          err instanceof TetherError && (err.code === 'CONNECT_FAILED' || err.code === 'SERVER_DRAINING');
+          err instanceof TetherError && isRetryable(err.code) && err.code !== 'DISCONNECTED';
         if (--tries === 0 || !pathFailure || this._state !== 'connecting') throw err;
       }
     }

@@ -173,4 +173,44 @@ describe('a cluster of three nodes on Redis', () => {
     expect((await api.listConnections(sessionId)).map((x) => x.data).sort()).toEqual(['a', 'b', 'c']);
     for (const s of [a, b, c]) expect(s.connections.map((x) => x.data).sort()).toEqual(['a', 'b', 'c']);
   }, 60_000);
+
+  it('a node cut off from Redis says so and refuses joins with CLUSTER_UNAVAILABLE, then serves again when Redis is back', async () => {
+    const [, n1] = nodes as [ClusterNode, ClusterNode];
+    const redisPath = await FaultProxy.start({ target: { host: '127.0.0.1', port: 6379 } });
+    const lonely = await ClusterNode.start({
+      redisUrl: `redis://127.0.0.1:${redisPath.port}`,
+      prefix: clusterPrefix(),
+    });
+    try {
+      expect((await fetch(`${lonely.url}/health`)).status).toBe(200);
+      // The path to Redis dies as a network does: no FIN, no RST.
+      redisPath.blackhole({ newConnections: 'blackhole' });
+      await waitFor(
+        async () => (await fetch(`${lonely.url}/health`)).status === 503,
+        'the node reports Redis lost',
+        15_000,
+      );
+      const metrics = await (await fetch(`${lonely.url}/metrics`)).text();
+      expect(metrics.split('\n').filter((l) => l.startsWith('tether_cluster_available'))).toEqual([
+        'tether_cluster_available 0',
+      ]);
+      await expect(join(lonely.url, 'refused')).rejects.toMatchObject({ code: 'CLUSTER_UNAVAILABLE' });
+      expect(lonely.log).toMatch(/lost the cluster's Redis/);
+      // A client given another node as well goes there.
+      const s = await join([lonely.url, n1.url], 'elsewhere');
+      expect(s.state).toBe('connected');
+
+      redisPath.reset();
+      redisPath.restore();
+      await waitFor(
+        async () => (await fetch(`${lonely.url}/health`)).status === 200,
+        'the node serves again',
+        20_000,
+      );
+      expect((await join(lonely.url, 'back')).state).toBe('connected');
+    } finally {
+      await lonely.kill('SIGKILL');
+      await redisPath.close();
+    }
+  }, 60_000);
 });

@@ -182,6 +182,11 @@ export const ERRORS = {
     reason: 'bufferOverflow',
   },
   SERVER_SHUTDOWN: { num: 4602, message: 'The server is shutting down.', reason: 'serverShutdown' },
+  CLUSTER_UNAVAILABLE: {
+    num: 4609,
+    message:
+      "This node cannot reach its cluster's Redis: it takes no new joins or resumes until Redis is back (the SDK retries, on another node if it has one). Check the Redis at --cluster.",
+  },
   SERVER_DRAINING: {
     num: 4608,
     message:

@@ -89,9 +89,12 @@ export function registerHttpApi(
   app.setNotFoundHandler((req, reply) => send(reply, 'API_NOT_FOUND', `${req.method} ${req.url}`));
 
   // A draining node answers 503, so a load balancer stops sending it clients.
-  app.get('/health', async (_req, reply) =>
-    hub.draining ? reply.code(503).send({ ok: false, draining: true }) : { ok: true },
-  );
+  app.get('/health', async (_req, reply) => {
+    if (hub.draining) return reply.code(503).send({ ok: false, draining: true });
+    // Cut off from the cluster's Redis: this node takes no joins, so a load balancer should not send any.
+    if (!hub.clusterAvailable) return reply.code(503).send({ ok: false, cluster: 'unavailable' });
+    return { ok: true };
+  });
   app.get('/metrics', async (_req, reply) =>
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );

@@ -64,6 +64,7 @@ export interface HubSizes {
   connected: number;
   interrupted: number;
   interruptedHeldBytes: number;
+  clusterAvailable: boolean;
 }
 
 /** A session's confirmed connections (`reconnecting` when interrupted) and streams. */
@@ -124,6 +125,7 @@ export class Hub {
   async connect(frame: ConnectFrame, link: Link, rttMs: number): Promise<Attached | undefined> {
     this.checkVersion(frame.v);
     if (this.draining) throw new TetherError('SERVER_DRAINING');
+    if (!this.opts.engine.available) throw new TetherError('CLUSTER_UNAVAILABLE');
     const lookup = (key: string) => this.opts.projects.secretFor(key);
     const session = parseSessionId(frame.sessionId, lookup);
     const claims = await verifyToken(frame.token, lookup, { now: this.opts.clock.now() });
@@ -178,6 +180,7 @@ export class Hub {
   resume(frame: ResumeFrame, link: Link, rttMs: number): Attached | Promise<Attached> {
     this.checkVersion(frame.v);
     if (this.draining) throw new TetherError('SERVER_DRAINING');
+    if (!this.opts.engine.available) throw new TetherError('CLUSTER_UNAVAILABLE');
     const room = this.rooms.get(frame.sessionId);
     const conn = room?.member(frame.connectionId);
     if (room && conn) {
@@ -409,6 +412,11 @@ export class Hub {
     return this.rooms.get(sessionId);
   }
 
+  /** Whether the cluster engine can serve (memory: always). */
+  get clusterAvailable(): boolean {
+    return this.opts.engine.available;
+  }
+
   /** This node is draining: no new connections; its clients are moving to other nodes. */
   get draining(): boolean {
     return this.drainingSince !== undefined;
@@ -451,7 +459,11 @@ export class Hub {
         else if (conn.state === 'pending') sizes.pending++;
         else sizes.connected++;
       }
-    return { ...sizes, interruptedHeldBytes: this.budget.totalBytes };
+    return {
+      ...sizes,
+      interruptedHeldBytes: this.budget.totalBytes,
+      clusterAvailable: this.opts.engine.available,
+    };
   }
 
   private makeConnection(

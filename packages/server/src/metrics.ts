@@ -73,6 +73,14 @@ export function createMetrics(sizes: () => HubSizes) {
     },
   });
   new Gauge({
+    name: 'tether_cluster_available',
+    help: '1 while the cluster engine can serve (memory: always; Redis: reachable), 0 while this node refuses joins with CLUSTER_UNAVAILABLE',
+    registers: [registry],
+    collect() {
+      this.set(sizes().clusterAvailable ? 1 : 0);
+    },
+  });
+  new Gauge({
     name: 'tether_sessions',
     help: 'Sessions with live connections',
     registers: [registry],

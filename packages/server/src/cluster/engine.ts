@@ -28,6 +28,11 @@ export interface ClusterEngine {
   readonly name: 'memory' | 'redis';
   /** This node's id (unique in the cluster; the memory engine has one node). */
   readonly nodeId: string;
+  /**
+   * Whether the engine can serve now (Redis reachable). While it cannot, the node refuses new
+   * joins and resumes with CLUSTER_UNAVAILABLE rather than split a session. Always true for memory.
+   */
+  readonly available: boolean;
 
   /**
    * Starts following a session's log: `sink` receives every entry appended after the

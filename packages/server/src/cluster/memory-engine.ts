@@ -19,6 +19,7 @@ import type {
 export class MemoryEngine implements ClusterEngine {
   readonly name = 'memory' as const;
   readonly nodeId = 'local';
+  readonly available = true;
   private readonly sinks = new Map<string, LogSink>();
   private position = 0;
 

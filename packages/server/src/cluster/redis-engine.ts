@@ -176,6 +176,10 @@ export class RedisEngine implements ClusterEngine {
     }
   }
 
+  get available(): boolean {
+    return this.current === 'ready';
+  }
+
   get state(): RedisEngineState {
     return this.current;
   }
