@@ -11,6 +11,8 @@ export interface ClusterNodeOptions {
   redisUrl: string;
   /** The cluster's key prefix: one per test, so tests never see each other's keys. */
   prefix: string;
+  /** Listen on this port (a node restarted in place); default a free one. */
+  port?: number;
   /** Extra `tether serve` flags (`--reconnect-window 5000`…). */
   args?: string[];
   env?: NodeJS.ProcessEnv;
@@ -53,7 +55,7 @@ export class ClusterNode {
         CLI,
         'serve',
         '--port',
-        '0',
+        String(opts.port ?? 0),
         '--project',
         `${TEST_PROJECT.apiKey}:${TEST_PROJECT.apiSecret}`,
         '--cluster',
