@@ -27,3 +27,4 @@ export type {
 } from './netns-commands.js';
 export { pageSockets } from './page-sockets.js';
 export { ClusterNode, clusterPrefix, type ClusterNodeOptions } from './cluster-node.js';
+export { Haproxy } from './haproxy.js';
