@@ -350,7 +350,7 @@ describe('media faults on the real packet path (network namespaces, nft)', () =>
       const destroyed = await s.agent.next('subscriber.destroyed', undefined, { after: marks[k + 1] });
       expect(destroyed.data.reason).toBe('networkDisconnected');
     }
-    const { streams } = await srv.server.hub.sessionState(sessionId);
+    const { streams } = await srv.server.hub.sessions.state(sessionId);
     expect(streams.map((s) => s.streamId)).not.toContain(streamId);
     await hold(Math.max(0, 7000 - (now() - cutAt)));
     const healAt = await pub.heal();

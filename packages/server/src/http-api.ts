@@ -139,32 +139,32 @@ export function registerHttpApi(
 
   app.get<P>('/v1/sessions/:sessionId/connections', async (req) => {
     const { info } = await ownSession(req);
-    return { connections: (await hub.sessionState(info.sessionId)).connections };
+    return { connections: (await hub.sessions.state(info.sessionId)).connections };
   });
 
   app.get<P>('/v1/sessions/:sessionId/streams', async (req) => {
     const { info } = await ownSession(req);
-    return { streams: (await hub.sessionState(info.sessionId)).streams };
+    return { streams: (await hub.sessions.state(info.sessionId)).streams };
   });
 
   app.post<P>('/v1/sessions/:sessionId/signal', async (req, reply) => {
     const { info } = await ownSession(req);
     const body = parseBody(apiSignalBodySchema, req.body);
-    const result = await hub.signal(info.sessionId, body.type, body.data, body.to);
+    const result = await hub.sessions.signal(info.sessionId, body.type, body.data, body.to);
     if ('error' in result) return send(reply, result.error);
     return result;
   });
 
   app.delete<PC>('/v1/sessions/:sessionId/connections/:connectionId', async (req, reply) => {
     const { info } = await ownSession(req);
-    if (!(await hub.forceDisconnect(info.sessionId, req.params.connectionId)))
+    if (!(await hub.sessions.forceDisconnect(info.sessionId, req.params.connectionId)))
       throw new TetherError('CONNECTION_NOT_FOUND', req.params.connectionId);
     return reply.code(204).send();
   });
 
   app.delete<PS>('/v1/sessions/:sessionId/streams/:streamId', async (req, reply) => {
     const { info } = await ownSession(req);
-    if (!(await hub.forceUnpublish(info.sessionId, req.params.streamId)))
+    if (!(await hub.sessions.forceUnpublish(info.sessionId, req.params.streamId)))
       throw new TetherError('STREAM_NOT_FOUND', req.params.streamId);
     return reply.code(204).send();
   });

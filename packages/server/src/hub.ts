@@ -3,7 +3,6 @@ import {
   PROTOCOL_VERSION,
   SUPPORTED_PROTOCOL_VERSIONS,
   TetherError,
-  checkSignal,
   errorMessage,
   jsonCodec,
   msgpackCodec,
@@ -12,9 +11,7 @@ import {
   type ClientFrame,
   type CodecName,
   type Role,
-  type TimerHandle,
   type ConnectionInfo,
-  type StreamInfo,
   type Clock,
   type ConnectFrame,
   type ErrorCode,
@@ -34,14 +31,14 @@ import {
 } from './interrupted-budget.js';
 import type { ClusterEngine, OwnerRequest, ResumeRecord } from './cluster/engine.js';
 import { Orphans } from './orphans.js';
+import { Checkpoints } from './checkpoints.js';
+import { SessionApi } from './session-api.js';
 import { secretDigest, takeOver } from './takeover.js';
 import type { Metrics } from './metrics.js';
 import type { Projects } from './projects.js';
 import { Sfu } from './media/sfu.js';
 import { CLOSE_CODE, Room, type EndReason } from './room.js';
 
-/** How often a cluster node records what its clients acknowledged (a takeover replays from there). */
-const CHECKPOINT_EVERY_MS = 500;
 import { Tombstones } from './tombstones.js';
 
 export interface HubOptions {
@@ -67,12 +64,6 @@ export interface HubSizes {
   clusterAvailable: boolean;
 }
 
-/** A session's confirmed connections (`reconnecting` when interrupted) and streams. */
-export interface SessionState {
-  connections: Array<ConnectionInfo & { reconnecting: boolean }>;
-  streams: StreamInfo[];
-}
-
 /** A socket after the handshake: where its frames go from now on. */
 export interface Attached {
   conn: Connection;
@@ -90,15 +81,16 @@ export class Hub {
   private readonly unfollow = new Map<Room, () => void>();
   /** Connections of dead nodes this node took over: they wait for a resume until their window passes. */
   private readonly orphans: Orphans;
-  /** Cluster engines only: what each local connection's client had acknowledged at the last checkpoint. */
-  private readonly checkpointed = new WeakMap<Connection, { mark: string; joinedAt: string }>();
-  private checkpointTimer: TimerHandle | undefined;
+  /** Cluster engines only: each local connection's resume record and its progress. */
+  private readonly checkpoints: Checkpoints;
   private drainingSince: number | undefined;
   private readonly tombstones = new Tombstones();
   /** What is held for connections without a transport, bounded per session and for the server. */
   readonly budget: InterruptedBudget<Connection, Room>;
 
   constructor(private readonly opts: HubOptions) {
+    this.sessions = new SessionApi((id) => this.rooms.get(id), opts.engine);
+    this.checkpoints = new Checkpoints(opts.engine, opts.clock, (err, what) => this.clusterError(err, what));
     this.budget = new InterruptedBudget(opts.interrupted, (conn, room, scope) => {
       opts.metrics.budgetEvictions.inc({ scope });
       room.destroy(conn, 'bufferOverflow', 'INTERRUPTED_BUDGET_EXCEEDED');
@@ -110,7 +102,7 @@ export class Hub {
       opts.engine.onOrphans((records) => {
         for (const record of records) void this.adoptOrphan(record);
       });
-      this.scheduleCheckpoints();
+      this.checkpoints.start(() => this.rooms.values());
     }
   }
 
@@ -170,7 +162,7 @@ export class Hub {
     );
     const joinedAt = room.position;
     room.admit(conn);
-    if (this.clustered) this.register(room, conn, secret, joinedAt);
+    if (this.clustered) this.checkpoints.register(room.id, conn, secret, joinedAt);
     this.opts.metrics.connects.inc();
     this.opts.log.debug({ sessionId: room.id, connectionId: conn.id, role: conn.role }, 'connected');
     return { conn, room };
@@ -204,7 +196,7 @@ export class Hub {
     const { conn, before } = await takeOver(engine, room, record, (r) =>
       this.makeConnection(room, r.member.info, r.member.role, frame.secret, r.codec),
     );
-    this.checkpointed.set(conn, { mark: '', joinedAt: record.joinedAt });
+    this.checkpoints.adopted(conn, record.joinedAt);
     if (!link.open) {
       // The client left while its connection was rebuilt: it stays here, interrupted, for its next resume.
       room.forget(conn);
@@ -329,73 +321,8 @@ export class Hub {
     at.room.destroy(at.conn, ending, code);
   }
 
-  /** A session's confirmed connections and its streams, wherever they are held. */
-  async sessionState(sessionId: string): Promise<SessionState> {
-    const room = this.rooms.get(sessionId);
-    if (room) return { connections: room.connectionList(), streams: [...room.streams.values()] };
-    const snap = await this.opts.engine.snapshot(sessionId);
-    return {
-      connections: snap.members
-        .filter((m) => m.state !== 'pending')
-        .map((m) => ({ ...m.info, reconnecting: m.state === 'interrupted' })),
-      streams: snap.streams,
-    };
-  }
-
-  /** A signal from the server API (`from: null`) to everyone or one connection. */
-  async signal(
-    sessionId: string,
-    type: string,
-    data: string,
-    to?: string,
-  ): Promise<{ delivered: number } | { error: ErrorCode }> {
-    const room = this.rooms.get(sessionId);
-    if (room) return room.signalFromServer(type, data, to);
-    const bad = checkSignal(type, data);
-    if (bad) return { error: bad };
-    const snap = await this.opts.engine.snapshot(sessionId);
-    if (to !== undefined && !snap.members.some((m) => m.info.connectionId === to))
-      return { error: 'SIGNAL_TARGET_NOT_FOUND' };
-    if (to === undefined && snap.members.length === 0) return { delivered: 0 };
-    data = wellFormed(data);
-    await this.opts.engine.append(sessionId, [
-      to === undefined
-        ? { event: { t: 'signal', from: null, type, data } }
-        : { event: { t: 'signal', from: null, type, data, to }, to },
-    ]);
-    return { delivered: to === undefined ? snap.members.length : 1 };
-  }
-
-  /** Force-disconnects a confirmed connection, on whichever node owns it. False if there is none. */
-  async forceDisconnect(sessionId: string, connectionId: string): Promise<boolean> {
-    const state = await this.sessionState(sessionId);
-    if (!state.connections.some((c) => c.connectionId === connectionId)) return false;
-    const room = this.rooms.get(sessionId);
-    if (room) return room.forceDisconnect(connectionId);
-    await this.opts.engine.append(sessionId, [
-      { event: { t: '~request', connectionId, request: { kind: 'forceDisconnect' } }, to: connectionId },
-    ]);
-    return true;
-  }
-
-  /** Force-unpublishes a stream, on whichever node owns its publisher. False if there is none. */
-  async forceUnpublish(sessionId: string, streamId: string): Promise<boolean> {
-    const room = this.rooms.get(sessionId);
-    if (room) return room.forceUnpublish(streamId);
-    const stream = (await this.opts.engine.snapshot(sessionId)).streams.find((s) => s.streamId === streamId);
-    if (!stream) return false;
-    await this.opts.engine.append(sessionId, [
-      {
-        event: {
-          t: '~request',
-          connectionId: stream.connectionId,
-          request: { kind: 'forceUnpublish', streamId },
-        },
-        to: stream.connectionId,
-      },
-    ]);
-    return true;
-  }
+  /** What the HTTP API does to a session, on whichever node holds it. */
+  readonly sessions: SessionApi;
 
   /** A connection this node holds (tests and metrics look at its outbox and state). */
   connection(sessionId: string, connectionId: string): Connection | undefined {
@@ -442,7 +369,7 @@ export class Hub {
 
   /** Ends every connection with `serverShutdown`. */
   shutdown(): void {
-    if (this.checkpointTimer !== undefined) this.opts.clock.clearTimeout(this.checkpointTimer);
+    this.checkpoints.stop();
     this.orphans.clear();
     for (const room of [...this.rooms.values()]) {
       // Everyone is told by their own bye; N presence broadcasts to N leaving clients would be O(N²).
@@ -483,47 +410,6 @@ export class Hub {
       this.hooksFor(room),
       codec === 'msgpack' ? msgpackCodec : jsonCodec,
     );
-  }
-
-  /** Cluster: the record another node needs to take the connection over. */
-  private register(room: Room, conn: Connection, secret: string, joinedAt: string): void {
-    const record: ResumeRecord = {
-      sessionId: room.id,
-      member: { info: conn.info, role: conn.role, state: 'pending', owner: this.opts.engine.nodeId },
-      secretDigest: secretDigest(secret),
-      codec: conn.codec.name,
-      joinedAt,
-      epoch: conn.epoch,
-      checkpoint: { seq: 0, at: joinedAt, lastApplied: 0 },
-    };
-    this.checkpointed.set(conn, { mark: '0:0', joinedAt });
-    this.opts.engine.directory.register(record).catch((err: unknown) => this.clusterError(err, 'register'));
-  }
-
-  /** Cluster: records each connection's progress (what its client acknowledged, what was applied). */
-  private checkpoint(room: Room, conn: Connection, interruptedAt?: number): void {
-    const mark = `${conn.outbox.ackedSeq}:${conn.lastApplied}`;
-    const last = this.checkpointed.get(conn);
-    if (!last || (interruptedAt === undefined && last.mark === mark)) return;
-    last.mark = mark;
-    // Nothing acknowledged yet: the checkpoint is where it joined the log.
-    const at = conn.outbox.ackedAt ?? (conn.outbox.ackedSeq === 0 ? last.joinedAt : undefined);
-    if (at === undefined) return;
-    this.opts.engine.directory
-      .checkpoint(
-        room.id,
-        conn.id,
-        { seq: conn.outbox.ackedSeq, at, lastApplied: conn.lastApplied },
-        interruptedAt,
-      )
-      .catch((err: unknown) => this.clusterError(err, 'checkpoint'));
-  }
-
-  private scheduleCheckpoints(): void {
-    this.checkpointTimer = this.opts.clock.setTimeout(() => {
-      for (const room of this.rooms.values()) for (const conn of room.members()) this.checkpoint(room, conn);
-      this.scheduleCheckpoints();
-    }, CHECKPOINT_EVERY_MS);
   }
 
   /** A connection of a dead node, claimed for this one: held until its client resumes or its window passes. */
@@ -570,7 +456,7 @@ export class Hub {
         this.opts.metrics.interruptions.inc();
         // Drained: its client resumes on another node in a moment; the others need not hear of it.
         if (!this.draining) room.interrupted(conn);
-        if (this.clustered) this.checkpoint(room, conn, this.opts.clock.now());
+        if (this.clustered) this.checkpoints.record(room.id, conn, this.opts.clock.now());
         this.budget.add(conn, room, conn.outbox.pendingBytes + INTERRUPTED_OVERHEAD_BYTES);
       },
       onWindowPassed: (conn) => room.destroy(conn, 'networkDisconnected'),
