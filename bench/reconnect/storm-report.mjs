@@ -32,6 +32,7 @@ export function stormTable(title, runs) {
   row('server CPU recovery (window)', (r) => `${r.recoveryCpuMs.toFixed(0)} ms (${fmtMs(r.windowMs)})`);
   row('  per recovered client', (r) => (r.up.n ? `${(r.recoveryCpuMs / r.up.n).toFixed(2)} ms` : '—'));
   row('bench process CPU (window)', (r) => `${r.benchCpuPct.toFixed(0)} %`);
+  row('load average, start → end', (r) => r.loadAvg.map((x) => x.toFixed(1)).join(' → '));
   row('catch-up restore → down p50/p99', (r) => p50p99(r.catchUp));
   row('  never complete', (r) => `${r.catchUpNever}/${of(r)}`);
   row('  sessions ended (reason)', (r) =>

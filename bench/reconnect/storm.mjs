@@ -11,6 +11,7 @@
  * (its CPU over the window minus its steady rate before the cut), and whether any signal was
  * lost or delivered twice.
  */
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { clearInterval, setInterval } from 'node:timers';
 import { fileURLToPath } from 'node:url';
@@ -210,6 +211,7 @@ export async function stormRun(sys, o, log) {
   const stats = async () => ({ ...(await child.call('stats', 10_000)), t: now() });
   let fleet;
   const timers = [];
+  const loadAtStart = loadavg()[0];
   try {
     const joinStart = now();
     fleet = await sys.fleet(child.info.port, proxy, o.clients);
@@ -305,6 +307,7 @@ export async function stormRun(sys, o, log) {
     await sleep(DRAIN_MS);
     const serverCounters = sys.role === 'tether' ? (await child.call('metrics', 10_000)).lines : [];
     return {
+      loadAvg: [loadAtStart, loadavg()[0]],
       serverCounters,
       key: sys.key,
       label: sys.label,

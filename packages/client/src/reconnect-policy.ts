@@ -15,7 +15,11 @@ export interface ReconnectPolicy {
 export interface BackoffOptions {
   /** Delay before the second attempt; doubled each attempt. Default 250 ms. */
   initialDelayMs?: number;
-  /** Upper bound of a delay. Default 1 s: a retry on a dead network costs nothing, a late one costs the user. */
+  /**
+   * Upper bound of a delay. Default 1 s: a retry on a dead network costs nothing, a late one
+   * costs the user. 500 ms brings recovery after a real outage from 0.37 s to 0.25 s (p50), but
+   * when a whole session recovers at once the server then sees more attempts (bench/reconnect.mjs).
+   */
   maxDelayMs?: number;
   /** ± this fraction of random jitter. Default 0.3. */
   jitter?: number;
