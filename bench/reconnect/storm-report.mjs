@@ -36,9 +36,10 @@ export function stormTable(title, runs) {
   row('catch-up restore → down p50/p99', (r) => p50p99(r.catchUp));
   row('  never complete', (r) => `${r.catchUpNever}/${of(r)}`);
   row('  sessions ended (reason)', (r) =>
+    // "bufferOverflow/INTERRUPTED_BUDGET_EXCEEDED" → the code alone, so that the cell fits its column.
     r.ended
       ? Object.entries(r.endedReasons)
-          .map(([k, v]) => `${k} ${v}`)
+          .map(([k, v]) => `${k.split('/').at(-1)} ${v}`)
           .join(', ')
       : '—',
   );

@@ -144,7 +144,7 @@ describe('Reconnector', () => {
       expect(log).toEqual(['offline', 'resume@0']);
       clock.advance(1);
       expect(log).toEqual(['offline', 'resume@0', `resume@${OFFLINE_PROBE_MS}`]);
-      // 5 s offline: two sockets, not the ~8 the backoff alone would open.
+      // 5 s offline: two sockets, not the ~12 the backoff alone would open.
       (globalThis as unknown as { navigator: { onLine: boolean } }).navigator.onLine = true;
       clock.advance(1_000);
       listeners.get('online')?.();

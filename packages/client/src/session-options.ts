@@ -11,7 +11,7 @@ export interface SessionOptions {
   /** Give up reconnecting after this long. Default: the server's window (30 s on a default server). */
   reconnectWindowMs?: number;
   /**
-   * When to retry; default: at once, then exponential backoff with jitter up to 1 s; attempts
+   * When to retry; default: at once, then exponential backoff with jitter up to 500 ms; attempts
    * overlap when one hangs on a dead path, and are never closer than a slow path's handshake needs.
    */
   reconnectPolicy?: ReconnectPolicy;
