@@ -48,7 +48,7 @@ export function stormTable(title, runs) {
     'up   sent/lost/dup (live sessions)',
     (r) => `${r.upSignals.sent} / ${r.upSignals.lost} / ${r.upSignals.dup}`,
   );
-  return [title, formatWrapped(rows, { widths: [34, ...runs.slice(1).map(() => 30)], indent: '  ' })].join(
+  return [title, formatWrapped(rows, { widths: [37, ...runs.slice(1).map(() => 32)], indent: '  ' })].join(
     '\n',
   );
 }
