@@ -5,20 +5,34 @@
  *
  *   npm run build && node bench/reconnect.mjs [--cuts 20] [--switches 5] [--quick] [--json]
  *   node bench/reconnect.mjs --cuts 100            # the full issue run (~20 min)
+ *   node bench/reconnect.mjs --scenario storm      # (c) alone: 500 clients per system
  *
- * Two scenarios, run concurrently (each on its own servers and proxies):
+ * Two scenarios, run concurrently (each on its own servers and proxies), and a third alone:
  *  (a) transient cut — K blackholes (FaultProxy.blackhole() … restore()) of a length drawn
- *      uniformly from 0.5–10 s (seeded). Both systems have their own proxy and suffer the same
- *      cut at the same moment.
+ *      uniformly from 0.5–10 s (seeded). Every system has its own proxy per mode and suffers
+ *      the same cut at the same moment. Two modes (`--cut-modes`), side by side:
+ *       - hold: connections opened during the cut are held and delivered on restore, so an
+ *         attempt made during the outage completes at once when the path returns (optimistic);
+ *       - lost: they lose their SYN, as on a real dead path, and reach the server only at the
+ *         client kernel's next SYN retransmission after the restore (1 s, 3 s, 7 s… after the
+ *         connect), so recovery waits for that or for the next fresh attempt (honest).
+ *      Existing connections are held in both (as TCP would keep and retransmit their bytes).
  *  (b) network switch — FaultProxy.switchPath(): the old path is dead for good (no FIN, no RST,
  *      nothing delivered) and new connections pass at once. R independent lanes in parallel,
  *      each switching once at a random moment 1–26 s in (so Socket.IO's 25 s ping phase varies).
+ *  (c) recovery storm — bench/reconnect/storm.mjs: N clients of one session behind one proxy,
+ *      cut at once and restored at once, each system in turn with its server in a child process.
+ *
+ * Tether runs once per reconnect policy of `--policy` (default: the previous default
+ * 250/1000/0.3 and the SDK's current one), so a change of schedule is measured before/after on
+ * the same faults.
  *
  * Per system and lane: a "receiver" client through the proxy (it suffers the faults) and a
- * "sender" client connected directly. The sender sends a numbered signal every 20 ms to the
+ * "sender" client connected directly. The sender sends a numbered signal every 25 ms to the
  * receiver ("down"); the receiver sends a numbered one every 100 ms to the sender ("up").
- *  - Tether: defaults as shipped (heartbeat 1 s / timeout 4 s / ack delay 50 ms), except the
- *    reconnect window, raised to 60 s; client SDK defaults. `sender.signal({type:'seq', …})`.
+ *  - Tether: server defaults (heartbeat 1 s, timeout floor 2.25 s, ack delay 250 ms), except
+ *    the reconnect window, raised to 60 s; client SDK defaults but the reconnect policy
+ *    (`--policy`). `sender.signal({type:'seq', …})`.
  *  - Socket.IO 4: `connectionStateRecovery: { maxDisconnectionDuration: 60_000 }`, default ping
  *    (pingInterval 25 s, pingTimeout 20 s), default client reconnection options; websocket
  *    transport only on both sides (like Tether's one WebSocket, and like bench/fanout.mjs). The
@@ -35,11 +49,22 @@ import { clearInterval, setInterval } from 'node:timers';
 import { FaultProxy, startTestServer } from '@tether/testkit';
 import { Server as IOServer } from 'socket.io';
 import { io as ioClient } from 'socket.io-client';
+import { exitOnInterrupt } from './lib/child.mjs';
 import { cliOptions } from './lib/cli.mjs';
 import { createLog } from './lib/log.mjs';
 import { distribution } from './lib/stats.mjs';
 import { formatRatio, formatWrapped } from './lib/table.mjs';
 import { sleep } from './lib/time.mjs';
+import { PREVIOUS_DEFAULT, parsePolicy } from './reconnect/policy.mjs';
+import { prng, Recorder } from './reconnect/record.mjs';
+import {
+  SOCKETIO_VARIANTS,
+  STORM_DOWN_EVERY_MS,
+  STORM_UP_EVERY_MS,
+  stormRun,
+  stormSystems,
+} from './reconnect/storm.mjs';
+import { stormTable } from './reconnect/storm-report.mjs';
 
 // =====================================================================================
 // options
@@ -48,8 +73,15 @@ import { sleep } from './lib/time.mjs';
 const USAGE = `usage: node bench/reconnect.mjs [options]
   --cuts N          transient cuts (scenario a). Default 20; --cuts 100 is the full issue run (~20 min)
   --switches N      network switches (scenario b), run as N parallel lanes. Default 5
-  --quick           smoke run: 3 cuts, 1 switch, < 2 minutes
-  --scenario S      cuts | switches | both (default both, run concurrently)
+  --quick           smoke run: 3 cuts, 1 switch, 2 storm cuts
+  --scenario S      cuts | switches | both (default, concurrently) | storm | all (both, then storm)
+  --cut-modes L     hold,lost (default both): connections opened during a cut are held, or lose their SYN
+  --policy L        Tether reconnect policies, 'default' or initialMs/capMs/jitter (default ${PREVIOUS_DEFAULT},default)
+  --storm-clients N clients per system in the storm (scenario c). Default 500
+  --storm-cuts N    storm cuts per system (default 3, 2 with --quick), of 3–8 s (--storm-min-cut, --storm-max-cut)
+  --storm-mode M    lost (default) | hold: what connections opened during a storm cut do
+  --storm-window S  recovery window after each storm restore, for the CPU figures (default 5)
+  --storm-peers L   Socket.IO variants in the storm: socketio, socketio-fast (default both)
   --min-cut S       shortest cut in seconds (default 0.5)
   --max-cut S       longest cut in seconds (default 10)
   --settle S        quiet time after the last fault before counting (default 5)
@@ -63,7 +95,20 @@ const opt = cliOptions(
     cuts: { type: 'integer' },
     switches: { type: 'integer' },
     quick: { type: 'boolean' },
-    scenario: { type: 'string', choices: ['cuts', 'switches', 'both'], default: 'both' },
+    scenario: { type: 'string', choices: ['cuts', 'switches', 'both', 'storm', 'all'], default: 'both' },
+    'cut-modes': { type: 'list', choices: ['hold', 'lost'], default: ['hold', 'lost'] },
+    policy: { type: 'list', default: [PREVIOUS_DEFAULT, 'default'] },
+    'storm-clients': { type: 'integer', default: 500, min: 1 },
+    'storm-cuts': { type: 'integer', min: 1 },
+    'storm-min-cut': { type: 'number', default: 3 },
+    'storm-max-cut': { type: 'number', default: 8 },
+    'storm-mode': { type: 'string', choices: ['hold', 'lost'], default: 'lost' },
+    'storm-window': { type: 'number', default: 5 },
+    'storm-peers': {
+      type: 'list',
+      choices: Object.keys(SOCKETIO_VARIANTS),
+      default: Object.keys(SOCKETIO_VARIANTS),
+    },
     'min-cut': { type: 'number', default: 0.5 },
     'max-cut': { type: 'number', default: 10 },
     settle: { type: 'number' },
@@ -79,11 +124,30 @@ const MIN_CUT_S = opt['min-cut'];
 const MAX_CUT_S = opt['max-cut'];
 const SETTLE_MS = (opt.settle ?? (opt.quick ? 3 : 5)) * 1000;
 const SEED = opt.seed;
-const SCENARIOS = opt.scenario === 'both' ? ['cuts', 'switches'] : [opt.scenario];
+const SCENARIOS = {
+  both: ['cuts', 'switches'],
+  all: ['cuts', 'switches', 'storm'],
+}[opt.scenario] ?? [opt.scenario];
 if (MAX_CUT_S < MIN_CUT_S) throw new Error('--max-cut must be ≥ --min-cut');
+const CUT_MODES = opt['cut-modes'];
+const POLICIES = opt.policy.map(parsePolicy);
+const STORM = {
+  clients: opt['storm-clients'],
+  cuts: opt['storm-cuts'] ?? (opt.quick ? 2 : 3),
+  minCutS: opt['storm-min-cut'],
+  maxCutS: opt['storm-max-cut'],
+  mode: opt['storm-mode'],
+  windowMs: opt['storm-window'] * 1000,
+  peers: opt['storm-peers'],
+};
+if (STORM.maxCutS < STORM.minCutS) throw new Error('--storm-max-cut must be ≥ --storm-min-cut');
 
-/** Sender → receiver ("down") every 20 ms; receiver → sender ("up") every 100 ms. */
-const DOWN_EVERY_MS = 20;
+/**
+ * Sender → receiver ("down") every 25 ms; receiver → sender ("up") every 100 ms. 40 signals/s
+ * stays under the SDK's pacing (90 % of the server's 50/s): at 50/s (20 ms, as before) the
+ * sender's own queue grew by 5/s and the catch-up figures measured that backlog, not recovery.
+ */
+const DOWN_EVERY_MS = 25;
 const UP_EVERY_MS = 100;
 /** Tether: defaults, except the reconnect window (so no scenario gives up). */
 const TETHER_TRANSPORT = { reconnectWindowMs: 60_000 };
@@ -104,138 +168,19 @@ const now = () => performance.now();
 const T0 = now();
 const log = createLog('reconnect', T0);
 
-/** mulberry32: a small seeded PRNG, so a run's cut schedule can be repeated. */
-function prng(seed) {
-  let a = seed >>> 0 || 1;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-// =====================================================================================
-// recording
-// =====================================================================================
-
-/** One direction of numbered messages: when each was sent, when it first arrived, how often. */
-class Stream {
-  sentAt = [];
-  recvAt = [];
-  recvCount = [];
-  /** n → error code, for sends the SDK rejected (the application was told). */
-  rejected = new Map();
-  maxSeen = 0;
-  reordered = 0;
-  unknown = 0;
-  /** The most recent first arrival: when, and when that message had been sent. */
-  lastArrivalAt = -Infinity;
-  lastArrivalSentAt = -Infinity;
-
-  sent(n) {
-    this.sentAt[n] = now();
-  }
-  received(n) {
-    const t = now();
-    if (!Number.isInteger(n) || this.sentAt[n] === undefined) {
-      this.unknown++;
-      return;
-    }
-    if (this.recvCount[n]) {
-      this.recvCount[n]++;
-      return;
-    }
-    this.recvCount[n] = 1;
-    this.recvAt[n] = t;
-    this.lastArrivalAt = t;
-    this.lastArrivalSentAt = this.sentAt[n];
-    if (n < this.maxSeen) this.reordered++;
-    else this.maxSeen = n;
-  }
-  reject(n, code) {
-    this.rejected.set(n, code);
-  }
-  /** Messages sent after `since` are arriving (the path works again, whatever was lost). */
-  flowing(since) {
-    return this.lastArrivalSentAt > since && now() - this.lastArrivalAt < 500;
-  }
-
-  /** The messages sent in (from, to]: how many, how many never arrived, when the last one arrived. */
-  completion(from, to) {
-    let needed = 0;
-    let missing = 0;
-    let lastAt = -Infinity;
-    for (let n = 1; n < this.sentAt.length; n++) {
-      const s = this.sentAt[n];
-      if (s === undefined || s <= from || s > to) continue;
-      needed++;
-      const r = this.recvAt[n];
-      if (r === undefined) missing++;
-      else if (r > lastAt) lastAt = r;
-    }
-    return { needed, missing, lastAt };
-  }
-
-  totals() {
-    let sent = 0;
-    let lost = 0;
-    let dup = 0;
-    let lostRejected = 0;
-    let deliveredRejected = 0;
-    const codes = {};
-    for (let n = 1; n < this.sentAt.length; n++) {
-      if (this.sentAt[n] === undefined) continue;
-      sent++;
-      const got = this.recvCount[n] ?? 0;
-      if (got === 0) lost++;
-      if (got > 1) dup += got - 1;
-      const code = this.rejected.get(n);
-      if (code !== undefined) {
-        codes[code] = (codes[code] ?? 0) + 1;
-        if (got === 0) lostRejected++;
-        else deliveredRejected++;
-      }
-    }
-    return {
-      sent,
-      lost,
-      lostSilently: lost - lostRejected,
-      lostRejected,
-      dup,
-      reordered: this.reordered,
-      rejectCodes: codes,
-      deliveredRejected,
-      unknown: this.unknown,
-    };
-  }
-}
-
-/** Everything observed of one receiver/sender pair. */
-class Recorder {
-  down = new Stream();
-  up = new Stream();
-  /** Receiver state changes: {t, up, info, recovered}. The first connect is not one. */
-  transitions = [];
-  exceptions = {};
-  transition(up, info, recovered) {
-    this.transitions.push({ t: now(), up, info, ...(up ? { recovered } : {}) });
-  }
-  exception(code) {
-    this.exceptions[code] = (this.exceptions[code] ?? 0) + 1;
-  }
-}
-
 // =====================================================================================
 // systems: a server, and pairs of clients (receiver through a proxy, sender direct)
 // =====================================================================================
 
-async function startTether() {
+/** @param {import('./reconnect/policy.mjs').PolicySpec} policy the receivers' reconnect policy */
+async function startTether(policy) {
   const t = await startTestServer({ transport: TETHER_TRANSPORT });
+  const join = (sessionId, opts) => t.join(sessionId, { ...opts, reconnectPolicy: policy.make() });
   return {
-    name: 'tether',
-    label: 'Tether',
+    name: `tether:${policy.key}`,
+    label: policy.label,
+    tether: true,
+    policy: policy.key,
     target: { host: '127.0.0.1', port: t.server.port },
     async pair(proxy) {
       const rec = new Recorder();
@@ -268,7 +213,7 @@ async function startTether() {
       const rejoin = async () => {
         while (!closed) {
           try {
-            const s = await t.join(sessionId, { data: 'receiver', url: proxy.url });
+            const s = await join(sessionId, { data: 'receiver', url: proxy.url });
             if (closed) return s.disconnect();
             wire(s);
             receiver = s;
@@ -279,7 +224,7 @@ async function startTether() {
           }
         }
       };
-      receiver = await t.join(sessionId, { data: 'receiver', url: proxy.url });
+      receiver = await join(sessionId, { data: 'receiver', url: proxy.url });
       wire(receiver);
       return {
         rec,
@@ -534,13 +479,17 @@ function faultLine(r) {
 // scenarios
 // =====================================================================================
 
+/** What each cut mode asks of FaultProxy.blackhole(). */
+const CUT_MODE_OPTIONS = { hold: {}, lost: { newConnections: 'lost' } };
+
 async function runCuts(systems, count, rng) {
   const durations = Array.from({ length: count }, () => MIN_CUT_S + rng() * (MAX_CUT_S - MIN_CUT_S));
   const lanes = [];
-  for (const sys of systems) {
-    const proxy = await FaultProxy.start({ target: sys.target });
-    lanes.push({ sys, proxy, pair: await sys.pair(proxy), faults: [] });
-  }
+  for (const mode of CUT_MODES)
+    for (const sys of systems) {
+      const proxy = await FaultProxy.start({ target: sys.target });
+      lanes.push({ sys, mode, proxy, pair: await sys.pair(proxy), faults: [] });
+    }
   const stops = lanes.map((l) => startTraffic(l.pair));
   const begin = now();
   await sleep(WARMUP_MS);
@@ -549,7 +498,7 @@ async function runCuts(systems, count, rng) {
     const dur = durations[k];
     log(`[cuts] cut ${k + 1}/${count}: ${dur.toFixed(1)} s blackhole…`);
     const t0 = now();
-    for (const l of lanes) l.proxy.blackhole();
+    for (const l of lanes) l.proxy.blackhole(CUT_MODE_OPTIONS[l.mode]);
     await sleep(dur * 1000);
     for (const l of lanes) l.proxy.restore();
     const t1 = now();
@@ -561,18 +510,20 @@ async function runCuts(systems, count, rng) {
       log(`[cuts]   still not back ${WAIT_CAP_MS / 1000} s after the restore: ${stuck.join(', ')}`);
     const from = faults.length > 1 ? faults.at(-2).settledAt : begin;
     for (const l of lanes)
-      log(`[cuts]   ${l.sys.label.padEnd(18)} ${faultLine(analyzeFault(l.pair.rec, fault, from, Infinity))}`);
+      log(
+        `[cuts]   ${l.mode.padEnd(4)} ${l.sys.label.padEnd(24)} ${faultLine(analyzeFault(l.pair.rec, fault, from, Infinity))}`,
+      );
   }
   for (const stop of stops) stop();
   const stuck = await steady(lanes, now(), { flow: false });
   if (stuck.length) log(`[cuts] at the end, still not back: ${stuck.join(', ')}`);
   await sleep(SETTLE_MS);
-  const out = {};
+  const out = Object.fromEntries(CUT_MODES.map((m) => [m, { systems: {} }]));
   for (const l of lanes) {
     const results = faults.map((f, i) =>
       analyzeFault(l.pair.rec, f, i === 0 ? begin : faults[i - 1].settledAt, faults[i + 1]?.t0 ?? Infinity),
     );
-    out[l.sys.name] = {
+    out[l.mode].systems[l.sys.name] = {
       summary: summarize(results),
       totals: totalsOf([l.pair.rec]),
       perFault: results,
@@ -581,7 +532,7 @@ async function runCuts(systems, count, rng) {
     l.pair.close();
     await l.proxy.close();
   }
-  return { faults: faults.map((f) => ({ k: f.k, cutMs: Math.round(f.cutMs) })), systems: out };
+  return { faults: faults.map((f) => ({ k: f.k, cutMs: Math.round(f.cutMs) })), modes: out };
 }
 
 /** Receiver drops that happened before the first fault (should be none). */
@@ -675,57 +626,135 @@ function fmtDir(t) {
   return s;
 }
 
+/**
+ * One scenario's table: a column per system; the last column is the ratio of p50s of the
+ * Tether column with the SDK's default policy (else the first Tether one) to Socket.IO's.
+ */
 function table(title, result, systems, end) {
-  const [a, b] = systems.map((s) => result.systems[s.name]);
+  const xs = systems.map((s) => result.systems[s.name]);
+  const main = systems.findIndex((s) => s.policy === 'default');
+  const a = xs[main >= 0 ? main : systems.findIndex((s) => s.tether)];
+  const b = xs[systems.findIndex((s) => !s.tether)];
   const rows = [];
-  const row = (label, x, y = '', r = '') => rows.push([label, x, y, r]);
-  const cols = (fn) => [fn(a), b ? fn(b) : ''];
-  const rat = (key) => (b ? formatRatio(a.summary[key].p50, b.summary[key].p50, { missing: '—' }) : '');
-  const n = a.summary.faults;
-  row('', systems[0].label, systems[1]?.label ?? '', b ? 'ratio of p50' : '');
+  const row = (label, cells, r = '') => rows.push([label, ...cells, r]);
+  const cols = (fn) => xs.map(fn);
+  const rat = (key) => (a && b ? formatRatio(a.summary[key].p50, b.summary[key].p50, { missing: '—' }) : '');
+  const n = xs[0].summary.faults;
+  row(
+    '',
+    systems.map((s) => s.label),
+    a && b ? 'ratio of p50' : '',
+  );
   row(
     'detected',
-    ...cols(
+    cols(
       (x) =>
         `${x.summary.detected}/${n}${x.summary.detectedAfterRestore ? `, ${x.summary.detectedAfterRestore} of them only after the restore` : ''}`,
     ),
   );
-  row('  as (cause / reason)', ...cols((x) => fmtCodes(x.summary.detectCauses)));
-  row('detection    fault → down', ...cols((x) => fmtStats(x.summary.detect)), rat('detect'));
-  row(`recovery     ${end} → up`, ...cols((x) => fmtStats(x.summary.recover)), rat('recover'));
-  row('reconnect    down → up', ...cols((x) => fmtStats(x.summary.reconnect)), rat('reconnect'));
+  row(
+    '  as (cause / reason)',
+    cols((x) => fmtCodes(x.summary.detectCauses)),
+  );
+  row(
+    'detection    fault → down',
+    cols((x) => fmtStats(x.summary.detect)),
+    rat('detect'),
+  );
+  row(
+    `recovery     ${end} → up`,
+    cols((x) => fmtStats(x.summary.recover)),
+    rat('recover'),
+  );
+  row(
+    'reconnect    down → up',
+    cols((x) => fmtStats(x.summary.reconnect)),
+    rat('reconnect'),
+  );
   row(
     '  state kept on recovery',
-    ...cols((x) => `${x.summary.recoveredTrue} yes, ${x.summary.recoveredFalse} no`),
+    cols((x) => `${x.summary.recoveredTrue} yes, ${x.summary.recoveredFalse} no`),
   );
-  row(`catch-up     ${end} → down`, ...cols((x) => fmtStats(x.summary.catchUp)), rat('catchUp'));
-  row('  never complete', ...cols((x) => `${x.summary.catchUpNever}/${n}`));
-  row(`up catch-up  ${end} → up`, ...cols((x) => fmtStats(x.summary.upCatchUp)), rat('upCatchUp'));
-  row('  never complete', ...cols((x) => `${x.summary.upCatchUpNever}/${n}`));
-  row('down sent/lost/dup/reordered', ...cols((x) => fmtDir(x.totals.down)));
-  row('up   sent/lost/dup/reordered', ...cols((x) => fmtDir(x.totals.up)));
+  row(
+    `catch-up     ${end} → down`,
+    cols((x) => fmtStats(x.summary.catchUp)),
+    rat('catchUp'),
+  );
+  row(
+    '  never complete',
+    cols((x) => `${x.summary.catchUpNever}/${n}`),
+  );
+  row(
+    `up catch-up  ${end} → up`,
+    cols((x) => fmtStats(x.summary.upCatchUp)),
+    rat('upCatchUp'),
+  );
+  row(
+    '  never complete',
+    cols((x) => `${x.summary.upCatchUpNever}/${n}`),
+  );
+  row(
+    'down sent/lost/dup/reordered',
+    cols((x) => fmtDir(x.totals.down)),
+  );
+  row(
+    'up   sent/lost/dup/reordered',
+    cols((x) => fmtDir(x.totals.up)),
+  );
   row(
     '  sends rejected by the SDK',
-    ...cols((x) => `down: ${fmtCodes(x.totals.down.rejectCodes)}; up: ${fmtCodes(x.totals.up.rejectCodes)}`),
+    cols((x) => `down: ${fmtCodes(x.totals.down.rejectCodes)}; up: ${fmtCodes(x.totals.up.rejectCodes)}`),
   );
-  row('  client exceptions/errors', ...cols((x) => fmtCodes(x.totals.exceptions)));
-  return [title, formatWrapped(rows, { widths: [30, 50, 50], indent: '  ' })].join('\n');
+  row(
+    '  client exceptions/errors',
+    cols((x) => fmtCodes(x.totals.exceptions)),
+  );
+  const width = systems.length > 2 ? 36 : 50;
+  return [title, formatWrapped(rows, { widths: [30, ...systems.map(() => width)], indent: '  ' })].join('\n');
+}
+
+/** Recovery after a restore, every cut mode side by side: the honest figure next to the optimistic one. */
+function recoveryTable(cuts, systems) {
+  const rows = [['', ...CUT_MODES.flatMap((m) => [`${m}: detection`, `${m}: restore → up`])]];
+  for (const s of systems)
+    rows.push([
+      s.label,
+      ...CUT_MODES.flatMap((m) => {
+        const x = cuts.modes[m].systems[s.name].summary;
+        return [fmtStats(x.detect), fmtStats(x.recover)];
+      }),
+    ]);
+  const widths = [26, ...CUT_MODES.flatMap(() => [34, 34])].slice(0, -1);
+  return [
+    `recovery after a restore, by cut mode (hold: connections opened during the cut complete on restore; lost: their SYN is lost)`,
+    formatWrapped(rows, { widths, indent: '  ' }),
+  ].join('\n');
 }
 
 // =====================================================================================
 // main
 // =====================================================================================
 
+/** Storm cut lengths, seeded: the same for every system of the run. */
+function stormCuts(rng) {
+  return Array.from({ length: STORM.cuts }, () =>
+    Math.round((STORM.minCutS + rng() * (STORM.maxCutS - STORM.minCutS)) * 1000),
+  );
+}
+
 async function main() {
+  exitOnInterrupt();
   log(
-    `seed ${SEED}; scenarios: ${SCENARIOS.join(' + ')}; cuts ${CUTS} (${MIN_CUT_S}–${MAX_CUT_S} s), switches ${SWITCHES}; down every ${DOWN_EVERY_MS} ms, up every ${UP_EVERY_MS} ms`,
+    `seed ${SEED}; scenarios: ${SCENARIOS.join(' + ')}; cuts ${CUTS} (${MIN_CUT_S}–${MAX_CUT_S} s, modes ${CUT_MODES.join(', ')}), switches ${SWITCHES}; policies ${POLICIES.map((p) => p.key).join(', ')}`,
   );
   const servers = { cuts: null, switches: null };
   const all = [];
   const start = async () => {
-    const pair = [await startTether(), await startSocketIo()];
-    all.push(...pair);
-    return pair;
+    const set = [];
+    for (const p of POLICIES) set.push(await startTether(p));
+    set.push(await startSocketIo());
+    all.push(...set);
+    return set;
   };
   const runs = [];
   const rngCuts = prng(SEED);
@@ -740,16 +769,33 @@ async function main() {
   }
   const results = Object.fromEntries(await Promise.all(runs));
   for (const s of all) await s.close();
+  if (SCENARIOS.includes('storm')) {
+    // Alone, after the others: its CPU figures must not share the machine with them.
+    const cutsMs = stormCuts(prng(SEED ^ 0x51f15e));
+    const stormRuns = [];
+    for (const sys of stormSystems(POLICIES, STORM.peers))
+      stormRuns.push(
+        await stormRun(
+          sys,
+          { clients: STORM.clients, cutsMs, windowMs: STORM.windowMs, mode: STORM.mode },
+          log,
+        ),
+      );
+    results.storm = { cutsMs, runs: stormRuns };
+  }
 
   const config = {
     seed: SEED,
     cuts: CUTS,
     cutSeconds: [MIN_CUT_S, MAX_CUT_S],
+    cutModes: CUT_MODES,
     switches: SWITCHES,
     downEveryMs: DOWN_EVERY_MS,
     upEveryMs: UP_EVERY_MS,
     settleMs: SETTLE_MS,
-    tether: { transport: 'defaults (heartbeat 1000/4000 ms, ackDelay 50 ms)', ...TETHER_TRANSPORT },
+    policies: POLICIES.map((p) => ({ key: p.key, options: p.options ?? 'SDK default' })),
+    storm: { ...STORM, downEveryMs: STORM_DOWN_EVERY_MS, upEveryMs: STORM_UP_EVERY_MS },
+    tether: { transport: 'server defaults (heartbeat 1000 ms, timeout floor 2250 ms)', ...TETHER_TRANSPORT },
     socketio: {
       connectionStateRecovery: SIO_RECOVERY,
       ping: 'defaults (25000/20000 ms)',
@@ -768,14 +814,16 @@ async function main() {
   const out = [];
   if (results.cuts) {
     const d = distribution(results.cuts.faults.map((f) => f.cutMs));
-    out.push(
-      table(
-        `(a) transient cut — ${CUTS} blackholes of ${MIN_CUT_S}–${MAX_CUT_S} s (p50 ${(d.p50 / 1000).toFixed(1)} s), seed ${SEED}; down 1 per ${DOWN_EVERY_MS} ms, up 1 per ${UP_EVERY_MS} ms`,
-        results.cuts,
-        systems,
-        'restore',
-      ),
-    );
+    for (const mode of CUT_MODES)
+      out.push(
+        table(
+          `(a) transient cut, mode ${mode} — ${CUTS} blackholes of ${MIN_CUT_S}–${MAX_CUT_S} s (p50 ${(d.p50 / 1000).toFixed(1)} s), seed ${SEED}; down 1 per ${DOWN_EVERY_MS} ms, up 1 per ${UP_EVERY_MS} ms`,
+          results.cuts.modes[mode],
+          systems,
+          'restore',
+        ),
+      );
+    out.push(recoveryTable(results.cuts, systems));
   }
   if (results.switches)
     out.push(
@@ -784,6 +832,13 @@ async function main() {
         results.switches,
         systems,
         'switch',
+      ),
+    );
+  if (results.storm)
+    out.push(
+      stormTable(
+        `(c) recovery storm — ${STORM.clients} clients in one session behind one proxy, ${STORM.cuts} cuts (${STORM.mode}) of ${results.storm.cutsMs.map((ms) => (ms / 1000).toFixed(1)).join(', ')} s, seed ${SEED}`,
+        results.storm.runs,
       ),
     );
   out.push(`wall time ${config.wallSeconds} s`);

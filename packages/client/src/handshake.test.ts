@@ -110,6 +110,22 @@ describe('Handshaker', () => {
     await second;
   });
 
+  it('drops the attempts still opening as soon as one opens, before its answer', async () => {
+    const { handshaker, tick } = setup();
+    const first = handshaker.open('{"n":1}', 10_000, () => undefined);
+    await tick();
+    const second = handshaker.open('{"n":2}', 10_000, () => undefined);
+    await tick();
+    const [a, b] = ScriptedSocket.made as [ScriptedSocket, ScriptedSocket];
+    b.open(); // reached the server: a, stuck on the dead path, would only reach it later for nothing
+    expect(a.killed).toBe(true);
+    await expect(first).rejects.toMatchObject({ code: 'DISCONNECTED' });
+    expect(handshaker.reachedServer).toBe(true);
+    b.answer(resumed);
+    await second;
+    expect(b.killed).toBe(false);
+  });
+
   it('keeps at most two attempts opening', async () => {
     const { handshaker, tick } = setup();
     const attempts = [1, 2, 3].map((n) =>

@@ -44,7 +44,8 @@ interface Attempt {
 /**
  * Opens transports: a socket, the first frame (connect or resume), the answer. Attempts may
  * overlap — one still opening may be stuck on a dead path, so a newer one starts beside it —
- * and the first answered wins; the others are dropped. At most two are ever opening.
+ * and the first answered wins; the others are dropped. At most two are ever opening, and none
+ * once one has opened (reached the server).
  */
 export class Handshaker {
   private readonly attempts = new Set<Attempt>();
@@ -117,6 +118,9 @@ export class Handshaker {
         attempt.opened = true;
         attempt.sentAt = clock.now();
         ws.send(first);
+        // The server is reachable on this path. Attempts still opening would only reach it later
+        // (their SYN sent again once the path is back) as upgrades it serves for nothing: drop them.
+        for (const other of [...this.attempts]) if (!other.opened) other.settle(superseded());
       };
       ws.onmessage = (ev) => {
         const data = messageData(ev.data);

@@ -12,10 +12,10 @@ describe('BackoffPolicy', () => {
     expect(new BackoffPolicy().nextRetryDelayMs(ctx(0, 59_999))).toBe(0);
   });
 
-  it('doubles from the initial delay up to the cap (documented defaults: 250 ms, capped at 1 s)', () => {
+  it('doubles from the initial delay up to the cap (documented defaults: 250 ms, capped at 500 ms)', () => {
     const policy = new BackoffPolicy({ jitter: 0 });
     const delays = Array.from({ length: 8 }, (_, i) => policy.nextRetryDelayMs(ctx(i)));
-    expect(delays).toEqual([0, 250, 500, 1000, 1000, 1000, 1000, 1000]);
+    expect(delays).toEqual([0, 250, 500, 500, 500, 500, 500, 500]);
   });
 
   it('honours custom initial and maximum delays', () => {
@@ -30,17 +30,21 @@ describe('BackoffPolicy', () => {
       expect(policy.nextRetryDelayMs(ctx(attempt))).toBe(4000);
   });
 
-  it('uses the default jitter of ±30 % around the base delay', () => {
-    // attempt 2: base 500 ms.
+  it('uses the default jitter of ±30 % around the base delay, never past the cap', () => {
+    // attempt 1: base 250 ms.
+    expect(new BackoffPolicy({ random: () => 0 }).nextRetryDelayMs(ctx(1))).toBe(175);
+    expect(new BackoffPolicy({ random: () => 0.5 }).nextRetryDelayMs(ctx(1))).toBe(250);
+    expect(new BackoffPolicy({ random: () => 1 }).nextRetryDelayMs(ctx(1))).toBe(325);
+    // attempt 2: base 500 ms, the default cap: jitter only shortens it.
     expect(new BackoffPolicy({ random: () => 0 }).nextRetryDelayMs(ctx(2))).toBe(350);
-    expect(new BackoffPolicy({ random: () => 0.5 }).nextRetryDelayMs(ctx(2))).toBe(500);
-    expect(new BackoffPolicy({ random: () => 1 }).nextRetryDelayMs(ctx(2))).toBe(650);
+    expect(new BackoffPolicy({ random: () => 1 }).nextRetryDelayMs(ctx(2))).toBe(500);
   });
 
   it('applies a custom jitter fraction', () => {
-    expect(new BackoffPolicy({ jitter: 0.5, random: () => 0 }).nextRetryDelayMs(ctx(2))).toBe(250);
-    expect(new BackoffPolicy({ jitter: 0.5, random: () => 0.5 }).nextRetryDelayMs(ctx(2))).toBe(500);
-    expect(new BackoffPolicy({ jitter: 0.5, random: () => 1 }).nextRetryDelayMs(ctx(2))).toBe(750);
+    // attempt 1: base 250 ms, under the default cap.
+    expect(new BackoffPolicy({ jitter: 0.5, random: () => 0 }).nextRetryDelayMs(ctx(1))).toBe(125);
+    expect(new BackoffPolicy({ jitter: 0.5, random: () => 0.5 }).nextRetryDelayMs(ctx(1))).toBe(250);
+    expect(new BackoffPolicy({ jitter: 0.5, random: () => 1 }).nextRetryDelayMs(ctx(1))).toBe(375);
   });
 
   it('keeps every jittered delay within ±jitter of the base', () => {
@@ -67,14 +71,14 @@ describe('BackoffPolicy', () => {
       expect(policy.nextRetryDelayMs(ctx(attempt))).toBeLessThanOrEqual(4000);
     const defaults = new BackoffPolicy({ random: () => 1 });
     for (let attempt = 1; attempt <= 12; attempt++)
-      expect(defaults.nextRetryDelayMs(ctx(attempt))).toBeLessThanOrEqual(1000);
+      expect(defaults.nextRetryDelayMs(ctx(attempt))).toBeLessThanOrEqual(500);
     const custom = new BackoffPolicy({ maxDelayMs: 1000, jitter: 0.5, random: () => 0.9999 });
     expect(custom.nextRetryDelayMs(ctx(10))).toBeLessThanOrEqual(1000);
   });
 
   it('never exceeds what is left of the window', () => {
     const policy = new BackoffPolicy({ jitter: 0 });
-    expect(policy.nextRetryDelayMs(ctx(5, 59_000))).toBe(1000);
+    expect(policy.nextRetryDelayMs(ctx(5, 59_000))).toBe(500);
     expect(policy.nextRetryDelayMs(ctx(5, 59_999))).toBe(1);
     expect(policy.nextRetryDelayMs(ctx(2, 0, 100))).toBe(100);
     fc.assert(

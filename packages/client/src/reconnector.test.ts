@@ -51,6 +51,22 @@ describe('Reconnector', () => {
     expect(log).toEqual(['resume@0', 'resume@250', 'resume@750']);
   });
 
+  it('spaces retries no closer than a slow path needs to finish a handshake (the first still at once)', () => {
+    // Round-trip allowance 400 ms: a handshake of up to four round trips fits in two gaps of 800 ms.
+    const { clock, log, reconnector } = setup([], {
+      policy: new BackoffPolicy({ maxDelayMs: 500, random: () => 0.5 }), // 0, 250, 500, 500…
+      minRetryGapMs: () => 800,
+    });
+    reconnector.start();
+    clock.advance(0);
+    clock.advance(799);
+    expect(log).toEqual(['resume@0']);
+    clock.advance(1);
+    clock.advance(800);
+    clock.advance(800);
+    expect(log).toEqual(['resume@0', 'resume@800', 'resume@1600', 'resume@2400']);
+  });
+
   it('a path failure is retried; a refusal ends with the reason of its code', async () => {
     const { clock, log, reconnector, flush } = setup(['CONNECT_FAILED', 'RESUME_BAD_SECRET']);
     reconnector.start();
@@ -128,7 +144,7 @@ describe('Reconnector', () => {
       expect(log).toEqual(['offline', 'resume@0']);
       clock.advance(1);
       expect(log).toEqual(['offline', 'resume@0', `resume@${OFFLINE_PROBE_MS}`]);
-      // 5 s offline: two sockets, not the ~8 the backoff alone would open.
+      // 5 s offline: two sockets, not the ~12 the backoff alone would open.
       (globalThis as unknown as { navigator: { onLine: boolean } }).navigator.onLine = true;
       clock.advance(1_000);
       listeners.get('online')?.();

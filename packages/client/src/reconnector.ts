@@ -16,6 +16,12 @@ export interface ReconnectorHost {
   resume(): Promise<void>;
   /** An attempt reached the server and waits for its answer: another would race it. */
   attemptReachedServer(): boolean;
+  /**
+   * The shortest gap between two retries on the path last known. An attempt still opening is
+   * dropped when the second one after it starts, so two gaps must hold a whole handshake
+   * (TCP, TLS, upgrade: up to four round trips). 0 when nothing was measured.
+   */
+  minRetryGapMs?(): number;
   /** The browser went offline: the transport is gone now. */
   offline(): void;
   /** A fresh join in place of a refused resume. */
@@ -95,7 +101,10 @@ export class Reconnector {
     const policy = this.host.policy.nextRetryDelayMs({ attempt: this.attempt, elapsedMs, windowMs });
     if (policy === null) return this.finish('networkDisconnected', 'NETWORK_DISCONNECTED');
     // Offline: a socket cannot open, so only a slow probe runs until `online` says try now.
-    const delay = browserOnline() || this.attempt === 0 ? policy : Math.max(policy, OFFLINE_PROBE_MS);
+    // Otherwise no gap is shorter than a slow path's handshake needs, or no attempt would finish.
+    const floor =
+      this.attempt === 0 ? 0 : browserOnline() ? (this.host.minRetryGapMs?.() ?? 0) : OFFLINE_PROBE_MS;
+    const delay = Math.max(policy, floor);
     this.retryTimer = this.host.clock.setTimeout(() => {
       this.retryTimer = undefined;
       void this.tryResume();

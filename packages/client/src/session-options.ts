@@ -13,7 +13,10 @@ export interface SessionOptions {
   sessionId: string;
   /** Give up reconnecting after this long. Default: the server's window (30 s on a default server). */
   reconnectWindowMs?: number;
-  /** When to retry; default: at once, then exponential backoff with jitter up to 1 s; attempts overlap when one hangs on a dead path. */
+  /**
+   * When to retry; default: at once, then exponential backoff with jitter up to 500 ms; attempts
+   * overlap when one hangs on a dead path, and are never closer than a slow path's handshake needs.
+   */
   reconnectPolicy?: ReconnectPolicy;
   /** When a resume is refused (server restarted, window passed), join again with the same token instead of ending. */
   rejoinOnResumeFailure?: boolean;

@@ -115,6 +115,8 @@ export class Session extends Emitter<SessionEvents> {
       watchNetwork: options.watchNetwork !== false,
       resume: () => this.resume(),
       attemptReachedServer: () => this.handshaker.reachedServer,
+      // Two gaps hold four round trips of the last transport: a slow path's handshake finishes.
+      minRetryGapMs: () => 2 * this.rttAllowanceMs,
       offline: () => this.transportLost('offline'),
       rejoin: (code) => this.rejoin(code),
       end: (reason, code) => this.end(reason, code),

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FaultProxy, hold, startTestServer, waitFor, type TestServer } from '@tether/testkit';
-import { SESSION_EVENT_NAMES, TetherError, type Session } from '../src/index.js';
+import { BackoffPolicy, SESSION_EVENT_NAMES, TetherError, type Session } from '../src/index.js';
 
 /** Short timers so faults are noticed in well under a second; the defaults are 1 s / 4 s / 30 s. */
 const TRANSPORT = {
@@ -98,6 +98,22 @@ describe('automatic reconnection through a faulty network', () => {
     await a.next('sessionReconnecting');
     await a.next('sessionReconnected');
     expect(Date.now() - cutAt).toBeLessThan(TRANSPORT.heartbeatTimeoutMs);
+  });
+
+  it('resumes over a slow path even when its retries come faster than its handshake', async () => {
+    proxy.delay(400); // each way: opening a WebSocket takes ~800 ms, a resume ~1.6 s
+    // Retries every ~100–260 ms: each attempt would be dropped, for a newer one, long before its answer.
+    const a = await t.join(sessionId, {
+      data: 'a',
+      url: proxy.url,
+      reconnectPolicy: new BackoffPolicy({ initialDelayMs: 100, maxDelayMs: 200 }),
+    });
+    const ended = a.next('sessionDisconnected').then(() => 'ended');
+    const id = a.connection!.connectionId;
+    proxy.reset();
+    await a.next('sessionReconnecting');
+    expect(await Promise.race([a.next('sessionReconnected').then(() => 'resumed'), ended])).toBe('resumed');
+    expect(a.connection!.connectionId).toBe(id);
   });
 
   it('resumes over a new path when the old one dies for good (network switch)', async () => {

@@ -1,4 +1,5 @@
 import net, { type Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { endSocket, Lane, type Ending, type PathState, type Shaping } from './fault-lane.js';
 
 export interface FaultProxyOptions {
@@ -9,7 +10,15 @@ export interface FaultProxyOptions {
   port?: number;
   /** What a blackhole holds per direction per connection before pushing back. Default DEFAULT_HOLD_BYTES. */
   holdBytes?: number;
+  /**
+   * When a client's kernel sends a lost SYN again, in ms after its connect (see
+   * `blackhole({ newConnections: 'lost' })`). Default SYN_RETRANSMIT_MS; [] never sends it again.
+   */
+  synRetransmitMs?: readonly number[];
 }
+
+/** Linux's SYN retransmissions: an initial RTO of 1 s, doubled for each of tcp_syn_retries = 6. */
+export const SYN_RETRANSMIT_MS: readonly number[] = [1000, 3000, 7000, 15_000, 31_000, 63_000];
 
 /** 4 MiB: about what Linux lets a TCP send buffer grow to (net.ipv4.tcp_wmem's maximum). */
 export const DEFAULT_HOLD_BYTES = 4 * 1024 * 1024;
@@ -41,7 +50,8 @@ class Link {
       this.checkGone();
     });
     // A path that is down at accept time never reaches the target: the server sees nothing
-    // until restore, when the connection is made and what the client sent is delivered.
+    // until restore (or, if its SYN was lost, a retransmission after it), when the connection
+    // is made and what the client sent is delivered.
     if (state === 'pass') this.connectUpstream();
   }
 
@@ -145,6 +155,13 @@ class Link {
  *    buffers fill and its writes back up; nothing is ever silently dropped.
  *  - `blackhole({ discard: true })` is a lossy path on purpose: bytes are read and thrown away
  *    (a FIN or RST is still owed and arrives on restore), so a sender is never stalled.
+ *  - A connection opened during a blackhole is, by default, held like the bytes: it reaches the
+ *    target on restore, with what its client sent. `blackhole({ newConnections: 'lost' })` is the
+ *    real case of a dead path, which loses the SYN: the connection reaches the target only when
+ *    the client's kernel sends its SYN again after the restore — 1 s, 3 s, 7 s, … after the
+ *    connect (`synRetransmitMs`) — and never if its last retransmission came before the restore.
+ *    (The proxy's kernel has already accepted it, so the client sees an open socket that is
+ *    silent until then.)
  *  - `switchPath()` makes current connections a dead path for good: nothing is ever delivered,
  *    no FIN or RST reaches either end, and senders feel the same backpressure as a blackhole's.
  * Delay and throttle apply to held bytes too, from the moment of restore: they leave as a
@@ -161,11 +178,18 @@ export class FaultProxy {
   private target: { host: string; port: number };
   private newState: PathState = 'pass';
   private refusing = false;
+  private accepted = 0;
+  /** A blackhole is on (restore() ends it). */
+  private cut = false;
+  private losingSyns = false;
+  /** Connections whose SYN was lost: when they were opened, and the timer of their next retransmission. */
+  private readonly synLost = new Map<Link, { openedAt: number; timer: NodeJS.Timeout | null }>();
 
   private constructor(
     private readonly server: net.Server,
     target: { host: string; port: number },
     private readonly holdBytes: number,
+    private readonly synRetransmitMs: readonly number[],
   ) {
     const address = server.address() as net.AddressInfo;
     this.host = address.address;
@@ -188,7 +212,12 @@ export class FaultProxy {
         resolve();
       });
     });
-    return new FaultProxy(server, opts.target, holdBytes);
+    return new FaultProxy(server, opts.target, holdBytes, opts.synRetransmitMs ?? SYN_RETRANSMIT_MS);
+  }
+
+  /** Client connections accepted since start, refused and lost ones included: every attempt a client made. */
+  get acceptedCount(): number {
+    return this.accepted;
   }
 
   /** Number of currently open client-side sockets (dead paths included). */
@@ -213,20 +242,32 @@ export class FaultProxy {
   }
 
   /**
-   * Cut current connections without closing them, and new ones too unless `newConnections` is
-   * 'pass' (they are accepted, but reach the target only on restore). Bytes are held for
-   * restore, or with `discard: true` thrown away.
+   * Cut current connections without closing them. New ones are cut too ('blackhole', the
+   * default: accepted, they reach the target on restore), pass ('pass'), or lose their SYN
+   * ('lost': they reach the target at their client's next SYN retransmission after the restore).
+   * Bytes are held for restore, or with `discard: true` thrown away.
    */
-  blackhole(opts: { newConnections?: 'blackhole' | 'pass'; discard?: boolean } = {}): void {
+  blackhole(opts: { newConnections?: 'blackhole' | 'pass' | 'lost'; discard?: boolean } = {}): void {
     const state = opts.discard ? 'discard' : 'blackhole';
-    for (const link of this.links) link.setState(state);
-    this.newState = opts.newConnections === 'pass' ? 'pass' : state;
+    for (const link of this.links) if (!this.synLost.has(link)) link.setState(state);
+    this.cut = true;
+    this.losingSyns = opts.newConnections === 'lost';
+    // A connection whose SYN is lost holds what its client sent until a retransmission gets through.
+    this.newState = opts.newConnections === 'pass' ? 'pass' : this.losingSyns ? 'blackhole' : state;
   }
 
-  /** End the blackhole: what was held is delivered, then the connections carry new bytes again. */
+  /**
+   * End the blackhole: what was held is delivered, then the connections carry new bytes again;
+   * a connection whose SYN was lost waits for its next retransmission.
+   */
   restore(): void {
+    this.cut = false;
+    this.losingSyns = false;
     this.newState = 'pass';
-    for (const link of this.links) link.setState('pass');
+    for (const link of this.links) {
+      if (this.synLost.has(link)) this.retransmitLater(link);
+      else link.setState('pass');
+    }
   }
 
   /**
@@ -257,6 +298,9 @@ export class FaultProxy {
   /** Current connections become a dead path for good (never closed until close()); new ones pass. */
   switchPath(): void {
     for (const link of this.links) link.setState('dead');
+    for (const link of [...this.synLost.keys()]) this.forgetSyn(link);
+    this.cut = false;
+    this.losingSyns = false;
     this.newState = 'pass';
   }
 
@@ -278,11 +322,13 @@ export class FaultProxy {
   async close(): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const link of this.links) link.terminate('destroy');
+    for (const link of [...this.synLost.keys()]) this.forgetSyn(link);
     this.links.clear();
     await closed;
   }
 
   private accept(client: Socket): void {
+    this.accepted++;
     if (this.refusing) {
       // We have already accepted, so a true ECONNREFUSED is impossible; an RST is the closest.
       client.on('error', () => {});
@@ -295,8 +341,35 @@ export class FaultProxy {
       () => this.target,
       this.shaping,
       this.holdBytes,
-      (l) => this.links.delete(l),
+      (l) => {
+        this.links.delete(l);
+        this.forgetSyn(l);
+      },
     );
     this.links.add(link);
+    if (this.losingSyns) this.synLost.set(link, { openedAt: performance.now(), timer: null });
+  }
+
+  /** Schedules the next SYN retransmission of a connection whose SYN was lost: it gets through if the path is up then. */
+  private retransmitLater(link: Link): void {
+    const lost = this.synLost.get(link);
+    if (!lost) return;
+    if (lost.timer) clearTimeout(lost.timer);
+    lost.timer = null;
+    const elapsed = performance.now() - lost.openedAt;
+    const next = this.synRetransmitMs.find((ms) => ms >= elapsed);
+    if (next === undefined) return; // its kernel has sent its last SYN: never made
+    lost.timer = setTimeout(() => {
+      lost.timer = null;
+      if (this.cut) return; // lost too; the next restore schedules the one after
+      this.synLost.delete(link);
+      link.setState('pass');
+    }, next - elapsed);
+  }
+
+  private forgetSyn(link: Link): void {
+    const lost = this.synLost.get(link);
+    if (lost?.timer) clearTimeout(lost.timer);
+    this.synLost.delete(link);
   }
 }

@@ -1,4 +1,4 @@
-export { FaultProxy, DEFAULT_HOLD_BYTES, type FaultProxyOptions } from './fault-proxy.js';
+export { FaultProxy, DEFAULT_HOLD_BYTES, SYN_RETRANSMIT_MS, type FaultProxyOptions } from './fault-proxy.js';
 export { FakeClock } from './fake-clock.js';
 export { startTestServer, TEST_PROJECT, type TestServer } from './test-server.js';
 export { testCodec } from './test-codec.js';

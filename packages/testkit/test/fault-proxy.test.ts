@@ -2,7 +2,7 @@ import net, { type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DEFAULT_HOLD_BYTES, FaultProxy } from '../src/fault-proxy.js';
+import { DEFAULT_HOLD_BYTES, FaultProxy, SYN_RETRANSMIT_MS } from '../src/fault-proxy.js';
 
 /** How long "nothing happens" is watched for. Generous, since only its absence is asserted. */
 const QUIET_MS = 300;
@@ -344,6 +344,78 @@ describe('FaultProxy', () => {
     expect(echo.connections).toBe(1);
   });
 
+  it("blackhole({ newConnections: 'lost' }): a new connection reaches the server at its first SYN retransmission after the restore, 1 s after the connect", async () => {
+    const echo = await startEcho();
+    const proxy = await startProxy(echo);
+    const old = await Client.connect(proxy.port);
+    await old.roundTrip('old-');
+    proxy.blackhole({ newConnections: 'lost' });
+    const openedAt = performance.now();
+    const lost = await Client.connect(proxy.port); // the proxy's kernel accepts; the SYN "was lost" beyond it
+    lost.socket.write('hello');
+    old.socket.write('held-');
+    await eventually(() => proxy.heldBytes === 'hello'.length + 'held-'.length);
+
+    proxy.restore();
+    await old.untilBytes('old-held-'.length); // an existing connection is delivered at the restore, as by default
+    const fresh = await Client.connect(proxy.port);
+    await fresh.roundTrip('fresh'); // and new connections pass again
+    expect(echo.connections).toBe(2);
+    expect(lost.text()).toBe('');
+
+    await lost.untilBytes('hello'.length);
+    expect(performance.now() - openedAt).toBeGreaterThanOrEqual(SYN_RETRANSMIT_MS[0]! - 10);
+    expect(lost.text()).toBe('hello');
+    expect(echo.connections).toBe(3);
+    expect(proxy.acceptedCount).toBe(3);
+  });
+
+  it('a SYN retransmission that falls inside a new blackhole is lost too; the next one after the restore gets through', async () => {
+    const echo = await startEcho();
+    const proxy = await FaultProxy.start({
+      target: { host: '127.0.0.1', port: echo.port },
+      synRetransmitMs: [300, 900],
+    });
+    cleanups.push(() => proxy.close());
+    proxy.blackhole({ newConnections: 'lost' });
+    const openedAt = performance.now();
+    const c = await Client.connect(proxy.port);
+    c.socket.write('x');
+    proxy.restore();
+    proxy.blackhole(); // down again before the retransmission at 300 ms
+    await sleep(500);
+    expect(echo.connections).toBe(0);
+    proxy.restore();
+    await c.untilBytes(1);
+    expect(performance.now() - openedAt).toBeGreaterThanOrEqual(900 - 10);
+    expect(echo.connections).toBe(1);
+  });
+
+  it('a connection whose SYN was lost, with no retransmission left, never reaches the server', async () => {
+    const echo = await startEcho();
+    const proxy = await FaultProxy.start({
+      target: { host: '127.0.0.1', port: echo.port },
+      synRetransmitMs: [],
+    });
+    cleanups.push(() => proxy.close());
+    proxy.blackhole({ newConnections: 'lost' });
+    const lost = await Client.connect(proxy.port);
+    lost.socket.write('hello?');
+    proxy.restore();
+    const fresh = await Client.connect(proxy.port);
+    await fresh.roundTrip('fresh');
+    await sleep(QUIET_MS);
+    expect(lost.text()).toBe('');
+    expect(lost.events).toEqual([]); // open and silent: only its client can give up on it
+    expect(echo.connections).toBe(1);
+    expect(proxy.connectionCount).toBe(2);
+
+    lost.socket.destroy(); // the client gives up: the proxy lets go of it
+    await eventually(() => proxy.connectionCount === 1);
+    expect(proxy.heldBytes).toBe(0);
+    expect(echo.connections).toBe(1);
+  });
+
   it('a connection given up during a blackhole, before it reached the server, is never made', async () => {
     const echo = await startEcho();
     const proxy = await startProxy(echo);
@@ -609,6 +681,7 @@ describe('FaultProxy', () => {
     expect(refused.text()).toBe('');
     await existing.roundTrip('still');
     expect(echo.connections).toBe(1);
+    expect(proxy.acceptedCount).toBe(2); // a refused attempt is still an attempt
 
     proxy.allowNew();
     const later = await Client.connect(proxy.port);
