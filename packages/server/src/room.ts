@@ -28,6 +28,7 @@ import {
 } from './cluster/engine.js';
 import type { Connection } from './connection.js';
 import { isConfirmed, type ConnectionState } from './connection-state.js';
+import { emptyState, foldEntry, type SessionState } from './cluster/session-fold.js';
 import { PresenceLog, type PresenceChange } from './presence-log.js';
 import { RoomMedia } from './room-media.js';
 import { RoomOps } from './room-ops.js';
@@ -86,8 +87,10 @@ export type Append = (entries: LogEntry[], fence?: Fence) => void;
  */
 export class Room {
   /** Every member the log has told of (pending ones included), in join order. */
-  private readonly roster = new Map<string, Member>();
-  readonly streams = new Map<string, StreamInfo>();
+  /** The replica of the session, folded from its log: members in join order, streams. */
+  private readonly state: SessionState = emptyState();
+  private readonly roster = this.state.members;
+  readonly streams: Map<string, StreamInfo> = this.state.streams;
   /** The connections this node owns: it delivers to them and is the one to change their state. */
   private readonly local = new Map<string, Connection>();
   /** The server is shutting down: no more deliveries but the byes. */
@@ -295,9 +298,11 @@ export class Room {
     for (const { at, entry } of batch) {
       this.at = at;
       const { event } = entry;
+      // The replica: one definition of what each entry does, for both engines (session-fold.ts).
+      foldEntry(this.state, entry);
       if (event.t.startsWith('~')) this.record(event as SessionRecord, entry.to);
       else {
-        this.fold(event as ServerEvent);
+        this.effects(event as ServerEvent);
         this.deliver(event as ServerEvent, entry, at);
       }
     }
@@ -317,45 +322,14 @@ export class Room {
   }
 
   /** What an event changes in the replica. */
-  private fold(event: ServerEvent): void {
-    switch (event.t) {
-      case 'connectionCreated':
-      case 'connectionReconnected':
-        this.setState(
-          event.t === 'connectionCreated' ? event.connection.connectionId : event.connectionId,
-          'connected',
-        );
-        return;
-      case 'connectionReconnecting':
-        this.setState(event.connectionId, 'interrupted');
-        return;
-      case 'connectionDestroyed':
-        this.roster.delete(event.connectionId);
-        return;
-      case 'streamCreated':
-        this.streams.set(event.stream.streamId, { ...event.stream });
-        this.local.get(event.stream.connectionId)?.streams.add(event.stream.streamId);
-        return;
-      case 'streamDestroyed':
-        this.streams.delete(event.streamId);
-        this.local.get(event.connectionId)?.streams.delete(event.streamId);
-        this.media.streamEnded(event.streamId);
-        return;
-      case 'streamPropertyChanged': {
-        const stream = this.streams.get(event.streamId);
-        if (!stream) return;
-        if (event.hasAudio !== undefined) stream.hasAudio = event.hasAudio;
-        if (event.hasVideo !== undefined) stream.hasVideo = event.hasVideo;
-        return;
-      }
-      default:
-        return;
+  /** What an event means for the connections this node holds, beyond the replica (folded already). */
+  private effects(event: ServerEvent): void {
+    if (event.t === 'streamCreated')
+      this.local.get(event.stream.connectionId)?.streams.add(event.stream.streamId);
+    else if (event.t === 'streamDestroyed') {
+      this.local.get(event.connectionId)?.streams.delete(event.streamId);
+      this.media.streamEnded(event.streamId);
     }
-  }
-
-  private setState(id: string, state: Member['state']): void {
-    const m = this.roster.get(id);
-    if (m) m.state = state;
   }
 
   /** Sends an event to the local connections it is for; the body is encoded once per codec in use. */
@@ -396,11 +370,8 @@ export class Room {
   private record(rec: SessionRecord, to: string | undefined): void {
     switch (rec.t) {
       case '~joined':
-        this.roster.set(rec.member.info.connectionId, { ...rec.member });
         return;
       case '~moved': {
-        const m = this.roster.get(rec.connectionId);
-        if (m) m.owner = rec.owner;
         if (rec.owner === this.nodeId) return;
         const conn = this.local.get(rec.connectionId);
         if (conn) {
@@ -414,7 +385,6 @@ export class Room {
         return;
       }
       case '~ended': {
-        this.roster.delete(rec.connectionId);
         const conn = to === undefined ? undefined : this.local.get(to);
         this.media.connectionEnded(rec.connectionId);
         if (!conn) return;
