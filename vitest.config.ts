@@ -54,6 +54,32 @@ export default defineConfig({
         },
       },
       {
+        // The integration suite again with every session's log in Redis (testkit's startTestServer
+        // gives each server a RedisEngine in its own key prefix): the cluster seam's two engines
+        // pass the same tests. Left out, each for a reason:
+        extends: true,
+        test: {
+          name: 'redis',
+          include: ['packages/server/test/**/*.test.ts', 'packages/client/test/**/*.test.ts'],
+          exclude: [
+            ...configDefaults.exclude,
+            // no server at all, or the SFU called in process: no session log.
+            'packages/client/test/bundle-size.test.ts',
+            'packages/server/test/media-timers.test.ts',
+            // media across netns cuts (root, 2.5 min): routed media stays on one node, and its
+            // signalling is the ops media.test.ts runs here.
+            'packages/client/test/media-faults.test.ts',
+            'packages/server/test/media-leaks.test.ts',
+            // one process's memory under a mass drop (its server is a child built without an engine).
+            'packages/server/test/interrupted-memory.test.ts',
+            // already on Redis, with real node processes.
+            'packages/client/test/cluster*.test.ts',
+            'packages/server/test/cluster-redis-*.test.ts',
+          ],
+          env: { TETHER_TEST_ENGINE: 'redis' },
+        },
+      },
+      {
         // Two Chromiums encoding video: run alone, after the rest, so neither side's timings suffer.
         extends: true,
         test: {

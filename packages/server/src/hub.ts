@@ -508,9 +508,10 @@ export class Hub {
           },
           hooks,
         ),
-      (entries, fence) => {
+      (entries, fence, failed) => {
         engine.append(session.sessionId, entries, fence).catch((err: unknown) => {
           this.opts.log.error({ err, sessionId: session.sessionId }, 'append to the session log failed');
+          failed?.(err);
         });
       },
       engine.nodeId,

@@ -32,12 +32,16 @@ export class RoomOps {
       });
       return;
     }
-    // Its effects and its reply are one append.
-    this.room.together({ connectionId: conn.id, epoch: conn.epoch }, () => {
-      const result = this.run(conn, op);
-      if (typeof result === 'function') this.defer(conn, op, result);
-      else this.reply(conn, op.seq, result);
-    });
+    // Its effects and its reply are one append; one that did not happen was not applied.
+    this.room.together(
+      { connectionId: conn.id, epoch: conn.epoch },
+      () => {
+        const result = this.run(conn, op);
+        if (typeof result === 'function') this.defer(conn, op, result);
+        else this.reply(conn, op.seq, result);
+      },
+      (err) => this.room.notApplied(conn, op.seq, err),
+    );
   }
 
   private defer(conn: Connection, op: ClientOpFrame, work: Deferred): void {

@@ -16,6 +16,7 @@ import {
   type StreamInfo,
 } from '@tether/protocol';
 import {
+  FencedError,
   isFor,
   type Fence,
   type LogEntry,
@@ -76,7 +77,8 @@ export const CLOSE_CODE: Record<EndReason, ErrorCode> = {
 };
 
 /** Appends entries to the session's log; the engine delivers them back through `onLogged`. */
-export type Append = (entries: LogEntry[], fence?: Fence) => void;
+/** Appends entries to the session's log; `failed` hears an append that did not happen (the engine's error). */
+export type Append = (entries: LogEntry[], fence?: Fence, failed?: (err: unknown) => void) => void;
 
 /**
  * One session as this node sees it: a replica of its members and streams, folded from the
@@ -315,6 +317,17 @@ export class Room {
     }
   }
 
+  /**
+   * The append of an operation failed (Redis lost, or the connection fenced off: another node
+   * took it over). It was not applied: the connection forgets it applied it and its transport
+   * is dropped, so its client resumes — here or elsewhere — and sends it again.
+   */
+  notApplied(conn: Connection, seq: number, err: unknown): void {
+    if (conn.lastApplied >= seq) conn.lastApplied = seq - 1;
+    if (err instanceof FencedError || conn.state === 'closed') return;
+    conn.dropLink('CLUSTER_UNAVAILABLE');
+  }
+
   /** Appends now, or with the rest of the operation being applied (one atomic append: its effects and its reply). */
   emit(...entries: LogEntry[]): void {
     if (this.batch) this.batch.entries.push(...entries);
@@ -420,13 +433,13 @@ export class Room {
    * Runs `work` with its appends gathered into one, fenced by the connection they are for:
    * an operation's effects and its reply, so a node that dies cannot leave one without the other.
    */
-  together(fence: Fence, work: () => void): void {
+  together(fence: Fence, work: () => void, failed?: (err: unknown) => void): void {
     const batch = (this.batch = { entries: [] as LogEntry[], fence });
     try {
       work();
     } finally {
       this.batch = undefined;
-      if (batch.entries.length > 0) this.append(batch.entries, batch.fence);
+      if (batch.entries.length > 0) this.append(batch.entries, batch.fence, failed);
     }
   }
 

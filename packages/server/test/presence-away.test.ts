@@ -1,3 +1,4 @@
+import { MemoryEngine } from '@tether/server';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { FakeClock, startTestServer, waitFor, type TestServer } from '@tether/testkit';
@@ -31,6 +32,9 @@ describe('presence for members that are away or silent', () => {
     clock = new FakeClock(Date.now());
     t = await startTestServer(
       {
+        // One process: sparing a silent member is the memory engine's (a cluster node sends an
+        // attached connection every entry, since another node may rebuild its replay).
+        engine: new MemoryEngine(),
         transport: {
           heartbeatIntervalMs: 1000,
           heartbeatTimeoutMs: 4000,

@@ -1,6 +1,13 @@
 import { Session, type SessionOptions } from '@tether/client';
 import type { Clock, CreateSessionBody, Role } from '@tether/protocol';
-import { startServer, type ServerOptions, type TetherServer } from '@tether/server';
+import {
+  RedisEngine,
+  startServer,
+  type ClusterEngine,
+  type ServerOptions,
+  type TetherServer,
+} from '@tether/server';
+import { clusterPrefix } from './cluster-node.js';
 import { TetherApi, createToken } from '@tether/server-sdk';
 import { testCodec } from './test-codec.js';
 
@@ -21,10 +28,34 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
+/**
+ * The cluster engine test servers use, chosen in one place: `TETHER_TEST_ENGINE=redis` runs
+ * the integration suite with every session's log in the Redis at TETHER_TEST_REDIS (default
+ * 127.0.0.1:6379), each server in its own key prefix (vitest project `redis`); otherwise the
+ * memory engine, as `tether serve` runs by default.
+ */
+async function testEngine(): Promise<ClusterEngine | undefined> {
+  const name = process.env.TETHER_TEST_ENGINE ?? 'memory';
+  if (name === 'memory') return undefined;
+  if (name !== 'redis') throw new Error(`TETHER_TEST_ENGINE must be memory or redis, got ${name}`);
+  return RedisEngine.connect(process.env.TETHER_TEST_REDIS ?? 'redis://127.0.0.1:6379', {
+    // Real time, whatever clock the test gives the server: its liveness key expires in Redis's time.
+    prefix: clusterPrefix(),
+  });
+}
+
 /** A real server on an ephemeral loopback port, quiet, with one known project. */
 export async function startTestServer(options: ServerOptions = {}, clock?: Clock): Promise<TestServer> {
+  const engine = options.engine ?? (await testEngine());
   const server = await startServer(
-    { port: 0, host: '127.0.0.1', projects: [TEST_PROJECT], logLevel: 'silent', ...options },
+    {
+      port: 0,
+      host: '127.0.0.1',
+      projects: [TEST_PROJECT],
+      logLevel: process.env.TETHER_TEST_LOG ?? 'silent',
+      ...options,
+      ...(engine ? { engine } : {}),
+    },
     clock,
   );
   const api = new TetherApi({ url: server.url, ...TEST_PROJECT });

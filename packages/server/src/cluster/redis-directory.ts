@@ -50,11 +50,14 @@ export class RedisDirectory implements ConnectionDirectory {
     };
     if (record.interruptedAt !== undefined) fields.interruptedAt = record.interruptedAt;
     await this.serial(sessionId, member.info.connectionId, async () => {
-      await this.redis.sadd(
+      // The record first and without waiting in between: the connection's first operations are
+      // appended fenced by it, on this same Redis connection, right behind these commands.
+      const written = this.redis.multi().del(key).hset(key, fields).exec();
+      const indexed = this.redis.sadd(
         this.keys.owned(member.owner),
         indexEntry(sessionId, member.info.connectionId, epoch),
       );
-      await this.redis.multi().del(key).hset(key, fields).exec();
+      await Promise.all([written, indexed]);
     });
   }
 
