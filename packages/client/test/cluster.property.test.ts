@@ -29,7 +29,7 @@ import {
  */
 const REDIS = process.env.TETHER_TEST_REDIS ?? 'redis://127.0.0.1:6379';
 const SEED = Number(process.env.TETHER_PROPERTY_SEED ?? 1111);
-const RUNS = Number(process.env.TETHER_PROPERTY_RUNS ?? 4);
+const RUNS = Number(process.env.TETHER_PROPERTY_RUNS ?? 5);
 const NODES = 3;
 const CLIENTS = 4;
 const WINDOW_MS = 4000;
@@ -43,7 +43,8 @@ const ARGS = [
 ];
 
 type Step =
-  | { kind: 'send'; from: number; to: number | null; retry: boolean }
+  /** `count` signals in a row, without waiting for their answers. */
+  | { kind: 'send'; from: number; to: number | null; retry: boolean; count: number }
   /** The client's current path: held (restored after `restoreMs`, or only when the schedule ends), dead, or reset. */
   | { kind: 'cut'; who: number; mode: 'blackhole' | 'switch' | 'reset'; restoreMs: number | null }
   | { kind: 'pause'; ms: number }
@@ -61,6 +62,7 @@ const step: fc.Arbitrary<Step> = fc.oneof(
       from: client,
       to: fc.option(client, { nil: null }),
       retry: fc.boolean(),
+      count: fc.integer({ min: 1, max: 4 }),
     }),
   },
   {
@@ -87,6 +89,34 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('restart' as const), node: fc.nat(NODES - 1) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('vanish' as const), who: client }) },
 );
+
+/**
+ * A schedule: random steps, with a SIGKILL, a drain and a vanishing client among them at
+ * random places, so every run has each (unless the reachability rule skips one).
+ */
+const schedule: fc.Arbitrary<Step[]> = fc
+  .tuple(
+    fc.array(step, { minLength: 16, maxLength: 32 }),
+    fc.tuple(
+      fc.record({
+        kind: fc.constant('kill' as const),
+        node: fc.nat(NODES - 1),
+        signal: fc.constant('SIGKILL' as const),
+      }),
+      fc.record({
+        kind: fc.constant('kill' as const),
+        node: fc.nat(NODES - 1),
+        signal: fc.constant('SIGTERM' as const),
+      }),
+      fc.record({ kind: fc.constant('vanish' as const), who: client }),
+    ),
+    fc.array(fc.nat(), { minLength: 3, maxLength: 3 }),
+  )
+  .map(([steps, faults, places]) => {
+    const out: Step[] = [...steps];
+    faults.forEach((f, i) => out.splice(places[i]! % (out.length + 1), 0, f));
+    return out;
+  });
 
 interface Sent {
   from: number;
@@ -142,7 +172,7 @@ describe('a cluster under random faults (property)', () => {
   });
 
   it('every accepted signal reaches each member exactly once, in order per sender; rosters equal the API; no ghost; ids kept', async () => {
-    const property = fc.asyncProperty(fc.array(step, { minLength: 10, maxLength: 24 }), async (steps) => {
+    const property = fc.asyncProperty(schedule, async (steps) => {
       const trace: string[] = [];
       const t0 = Date.now();
       const log = (line: string) => trace.push(`${String(Date.now() - t0).padStart(6)} ms ${line}`);
@@ -178,7 +208,7 @@ describe('a cluster under random faults (property)', () => {
             codec: testCodec(),
             rejoinOnResumeFailure: false,
             WebSocket: answeredSocket((url) => {
-              const n = proxies[c]!.findIndex((p) => url.startsWith(p.url));
+              const n = proxies[c]!.findIndex((p) => url.startsWith(`${p.url}/`));
               if (at[c] !== undefined && at[c] !== n) moves++;
               at[c] = n;
             }),
@@ -198,26 +228,28 @@ describe('a cluster under random faults (property)', () => {
           if (s.kind === 'pause') await hold(s.ms);
           else if (s.kind === 'send') {
             if (vanished[s.from]) continue;
-            const entry: Sent = {
-              from: s.from,
-              to: s.to,
-              retry: s.retry,
-              data: `${s.from}:${seq++}`,
-              outcome: 'pending',
-            };
-            sent.push(entry);
-            const to = s.to === null ? {} : { to: ids[s.to] };
-            clients[s.from]!.signal(
-              { type: 'p', data: entry.data, ...to },
-              { retryAfterReconnect: s.retry },
-            ).then(
-              () => (entry.outcome = 'resolved'),
-              (err: { code?: string }) => {
-                if (entry.outcome !== 'pending') return;
-                entry.outcome = 'rejected';
-                entry.code = err.code;
-              },
-            );
+            for (let k = 0; k < s.count; k++) {
+              const entry: Sent = {
+                from: s.from,
+                to: s.to,
+                retry: s.retry,
+                data: `${s.from}:${seq++}`,
+                outcome: 'pending',
+              };
+              sent.push(entry);
+              const to = s.to === null ? {} : { to: ids[s.to] };
+              clients[s.from]!.signal(
+                { type: 'p', data: entry.data, ...to },
+                { retryAfterReconnect: s.retry },
+              ).then(
+                () => (entry.outcome = 'resolved'),
+                (err: { code?: string }) => {
+                  if (entry.outcome !== 'pending') return;
+                  entry.outcome = 'rejected';
+                  entry.code = err.code;
+                },
+              );
+            }
           } else if (s.kind === 'cut') {
             const n = at[s.who]!;
             const proxy = proxies[s.who]![n]!;
