@@ -128,12 +128,19 @@ interface Sent {
   code?: string;
 }
 
-/** A `ws` socket that reports its URL when it gets an answer: only a handshake's winner does. */
-function answeredSocket(onAnswer: (url: string) => void): NonNullable<SessionOptions['WebSocket']> {
+/**
+ * A `ws` socket that reports its URL when it gets an answer (only a handshake's winner does),
+ * and every frame it gets after.
+ */
+function answeredSocket(
+  onAnswer: (url: string) => void,
+  onFrame: () => void,
+): NonNullable<SessionOptions['WebSocket']> {
   class Answered extends NodeWebSocket {
     constructor(url: string) {
       super(url);
       this.once('message', () => onAnswer(url));
+      this.on('message', onFrame);
     }
   }
   return Answered as unknown as NonNullable<SessionOptions['WebSocket']>;
@@ -189,7 +196,10 @@ describe('a cluster under random faults (property)', () => {
       const at: number[] = [];
       const clients: Session[] = [];
       const received: string[][] = proxies.map(() => []);
-      const destroyed: string[] = [];
+      /** Who heard which connection end, why, and when. */
+      const destroyed: Array<{ by: number; id: string; reason: string; at: number }> = [];
+      /** When each client last heard its node (a heartbeat at least every 250 ms while its path lives). */
+      const heard: number[] = [];
       const restores: Array<Promise<void>> = [];
       const exits: Array<Promise<unknown> | undefined> = [];
       const sent: Sent[] = [];
@@ -207,15 +217,20 @@ describe('a cluster under random faults (property)', () => {
             sessionId,
             codec: testCodec(),
             rejoinOnResumeFailure: false,
-            WebSocket: answeredSocket((url) => {
-              const n = proxies[c]!.findIndex((p) => url.startsWith(`${p.url}/`));
-              if (at[c] !== undefined && at[c] !== n) moves++;
-              at[c] = n;
-            }),
+            WebSocket: answeredSocket(
+              (url) => {
+                const n = proxies[c]!.findIndex((p) => url.startsWith(`${p.url}/`));
+                if (at[c] !== undefined && at[c] !== n) moves++;
+                at[c] = n;
+              },
+              () => (heard[c] = Date.now()),
+            ),
           });
           session.on('signal', (e) => received[c]!.push(e.data));
           session.on('sessionReconnected', () => reconnects++);
-          session.on('connectionDestroyed', (e) => destroyed.push(e.connection.connectionId));
+          session.on('connectionDestroyed', (e) =>
+            destroyed.push({ by: c, id: e.connection.connectionId, reason: e.reason, at: Date.now() }),
+          );
           clients.push(session);
           await session.connect(await createToken({ ...TEST_PROJECT, sessionId, data: `c${c}` }));
         }
@@ -387,7 +402,18 @@ describe('a cluster under random faults (property)', () => {
           );
         // Ids kept across every resume, and nobody but the vanished was ever destroyed for anyone.
         expect(live.map((s) => s.connection!.connectionId).sort()).toEqual(liveIds);
-        expect(destroyed.filter((id) => liveIds.includes(id))).toEqual([]);
+        expect(destroyed.filter((x) => liveIds.includes(x.id))).toEqual([]);
+        // The vanished one was ended for each client still here, once, for its network, and not
+        // before its window: the node lost its transport at the earliest when it last heard the
+        // node (less the way from node to client, given a heartbeat).
+        for (const [c, id] of ids.entries()) {
+          if (!vanished[c]) continue;
+          const ends = destroyed.filter((x) => x.id === id);
+          expect(ends.map((x) => `c${x.by} ${x.reason}`).sort()).toEqual(
+            clients.flatMap((_, by) => (vanished[by] ? [] : [`c${by} networkDisconnected`])),
+          );
+          expect(Math.min(...ends.map((x) => x.at)) - heard[c]!).toBeGreaterThanOrEqual(WINDOW_MS - 250);
+        }
         stats.runs++;
         stats.sent += sent.length;
         stats.reconnects += reconnects;
