@@ -49,6 +49,14 @@ export default defineConfig({
             // resume and replay of those ops is the codec path reconnect/exactly-once prove.
             'packages/client/test/media-faults.test.ts',
             'packages/server/test/media-leaks.test.ts',
+            // timing of heartbeats on slow links, one process's memory under a mass drop, and the
+            // cluster's deploys, balancer and property runs (a minute each): what they prove is not
+            // the codec, and cluster.test.ts runs here to carry MessagePack across nodes.
+            'packages/client/test/slow-links.test.ts',
+            'packages/server/test/interrupted-memory.test.ts',
+            'packages/client/test/cluster-deploy.test.ts',
+            'packages/client/test/cluster-lb.test.ts',
+            'packages/client/test/cluster.property.test.ts',
           ],
           env: { TETHER_TEST_CODEC: 'msgpack' },
         },
