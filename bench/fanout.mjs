@@ -49,7 +49,7 @@ async function serve(kind) {
   let codecs = () => ({});
   if (kind === 'tether') {
     const { startServer } = await import('@tether/server');
-    // Defaults otherwise: heartbeat 1 s, ack delay 50 ms, outbox 4096 frames / 4 MiB, rate limits untouched.
+    // Defaults otherwise (DEFAULTS in packages/server/src/config.ts): heartbeat 500 ms, timeout 2.25–15 s, ack delay 250 ms, outbox 4096 frames / 4 MiB.
     const server = await startServer({ port: 0, host: '127.0.0.1', projects: [PROJECT], logLevel: 'silent' });
     url = server.url;
     close = () => server.close();
@@ -624,8 +624,8 @@ function summarise(sut) {
  *
  * `--interleave`: every system is connected first and the repetitions alternate (A B C, C B A…),
  * which spreads slow drifts of background load over both — but the idle system's clients stay
- * connected while the other is measured (Tether: 1 heartbeat/s each way per connection and a
- * 4 s heartbeat timeout; Socket.IO: a ping every 25 s, 20 s timeout). On an overloaded machine
+ * connected while the other is measured (Tether: a heartbeat every 500 ms each way per connection and an
+ * RTT-derived timeout of 2.25 s or more; Socket.IO: a ping every 25 s, 20 s timeout). On an overloaded machine
  * a long stall of the bench process during a Socket.IO phase can then time out Tether's idle
  * connections, so this is not the default.
  */
