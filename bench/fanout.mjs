@@ -16,10 +16,10 @@
 import { createServer } from 'node:http';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { clearInterval, setInterval } from 'node:timers';
 import { createRequire } from 'node:module';
 import { childRole, exitOnInterrupt, forkChild, serveParent } from './lib/child.mjs';
 import { cliOptions } from './lib/cli.mjs';
+import { drive } from './lib/drive.mjs';
 import { createLog } from './lib/log.mjs';
 import { BENCH_PROJECT as PROJECT } from './lib/project.mjs';
 import { floorRank, median } from './lib/stats.mjs';
@@ -398,47 +398,7 @@ async function runPhase(clients, senders, n, { mode, messages, window = 0, rate 
   clientLoopDelay.reset();
   phase = p;
 
-  let retry;
-  const done = new Promise((resolve) => {
-    let finished = false;
-    const finish = (complete) => {
-      if (finished) return;
-      finished = true;
-      clearTimeout(retry);
-      clearInterval(watchdog);
-      resolve(complete);
-    };
-    let lastProgress = performance.now();
-    let lastCount = -1;
-    const watchdog = setInterval(() => {
-      if (p.delivered !== lastCount) {
-        lastCount = p.delivered;
-        lastProgress = performance.now();
-      } else if (performance.now() - lastProgress > STALL_MS) finish(false);
-    }, 500);
-    if (mode === 'window') {
-      const pump = () => {
-        while (p.sent < messages && p.sent - p.completed < window) {
-          if (!sendOne()) {
-            clearTimeout(retry);
-            retry = setTimeout(pump, 5);
-            return;
-          }
-        }
-      };
-      p.onComplete = () => (p.completed === messages ? finish(true) : pump());
-      pump();
-    } else {
-      p.onComplete = () => p.completed === messages && finish(true);
-      const t0 = performance.now();
-      const tick = () => {
-        const due = Math.min(messages, Math.floor(((performance.now() - t0) / 1000) * rate) + 1);
-        while (p.sent < due && sendOne());
-        if (p.sent < messages) retry = setTimeout(tick, Math.max(1, Math.min(10, 1000 / rate / 2)));
-      };
-      tick();
-    }
-  });
+  const done = drive(p, { mode, messages, window, rate, stallMs: STALL_MS, sendOne });
   const complete = await done;
   phase = null;
   const clientCpu = process.cpuUsage(clientCpu0);

@@ -5,7 +5,7 @@
  * the payload, so a latency is receive − send on one clock.
  */
 import { performance } from 'node:perf_hooks';
-import { clearInterval, setInterval } from 'node:timers';
+import { drive } from '../lib/drive.mjs';
 import { distribution, floorRank } from '../lib/stats.mjs';
 import { epochMs as now, sleep } from '../lib/time.mjs';
 
@@ -104,12 +104,7 @@ export async function fanout(system, n, { messages, window, warmup, rate, pacedM
         lastDelivery: 0,
         onComplete: () => undefined,
       };
-      let retry;
-      let last = -1;
-      let lastProgress = performance.now();
       const finish = (complete) => {
-        clearTimeout(retry);
-        clearInterval(watchdog);
         phase = null;
         const lat = p.lat.subarray(0, p.delivered).sort();
         resolve({
@@ -122,10 +117,6 @@ export async function fanout(system, n, { messages, window, warmup, rate, pacedM
           p99: floorRank(lat, 0.99),
         });
       };
-      const watchdog = setInterval(() => {
-        if (p.delivered !== last) [last, lastProgress] = [p.delivered, performance.now()];
-        else if (performance.now() - lastProgress > STALL_MS) finish(false);
-      }, 500);
       const sendOne = () => {
         const i = senders.take();
         if (i < 0) return false;
@@ -135,23 +126,7 @@ export async function fanout(system, n, { messages, window, warmup, rate, pacedM
         return true;
       };
       phase = p;
-      if (mode === 'window') {
-        const pump = () => {
-          while (p.sent < m && p.sent - p.completed < window)
-            if (!sendOne()) return void (retry = setTimeout(pump, 5));
-        };
-        p.onComplete = () => (p.completed === m ? finish(true) : pump());
-        pump();
-      } else {
-        p.onComplete = () => p.completed === m && finish(true);
-        const t0 = performance.now();
-        const tick = () => {
-          const due = Math.min(m, Math.floor(((performance.now() - t0) / 1000) * rate) + 1);
-          while (p.sent < due && sendOne());
-          if (p.sent < m) retry = setTimeout(tick, Math.max(1, Math.min(10, 1000 / rate / 2)));
-        };
-        tick();
-      }
+      drive(p, { mode, messages: m, window, rate, stallMs: STALL_MS, sendOne }).then(finish);
     });
   try {
     await run('window', warmup);
