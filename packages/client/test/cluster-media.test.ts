@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   ClusterNode,
@@ -29,10 +30,11 @@ interface Watched {
 describe('routed media across a cluster of three nodes', () => {
   let nodes: ClusterNode[];
   let t: TestServer;
+  let prefix: string;
   const sources: RtpSource[] = [];
 
   beforeEach(async () => {
-    const prefix = clusterPrefix();
+    prefix = clusterPrefix();
     const args = process.env.DBG ? ['--log-level', 'debug'] : [];
     nodes = await Promise.all([0, 1, 2].map(() => ClusterNode.start({ redisUrl: REDIS, prefix, args })));
     t = await startTestServer();
@@ -133,6 +135,17 @@ describe('routed media across a cluster of three nodes', () => {
       // Same connection, same streams, for everyone.
       expect(p.connection!.connectionId).toBe(pId);
       for (const x of [p, q, s]) expect(x.streams.map((st) => st.name).sort()).toEqual(['p-cam', 'q-cam']);
+
+      // Once the streams end, the new home lets the session's media go: nothing is left in Redis.
+      const redis = new Redis(REDIS);
+      try {
+        const key = `${prefix}{${sessionId}}:media`;
+        expect(await redis.get(key)).toMatch(/./);
+        await Promise.all([p.unpublish(pub.publisher), q.unpublish(qub.publisher)]);
+        await waitFor(async () => (await redis.exists(key)) === 0, 'the media home released');
+      } finally {
+        redis.disconnect();
+      }
     }, 90_000);
 
   it('relayed: a publisher on one node and a subscriber on another negotiate through the cluster', async () => {

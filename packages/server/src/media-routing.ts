@@ -65,7 +65,16 @@ export class MediaRouting {
   /** A media op of a connection this node owns. */
   run(connectionId: string, op: MediaOp): OpResult | Deferred {
     const { media } = this.room;
-    if (!this.clustered || !media.routed || media.isHome || op.t === 'streamProperty' || op.t === 'relay')
+    // A session without streams has no media to run: what is asked is refused here (no stream,
+    // no subscription), and no home is claimed for it — a late unsubscribe must not make one.
+    if (
+      !this.clustered ||
+      !media.routed ||
+      media.isHome ||
+      op.t === 'streamProperty' ||
+      op.t === 'relay' ||
+      this.room.streamCount === 0
+    )
       return media.run(connectionId, op);
     return async () => {
       // A home that answers "moved" without a `mediaMoved` (it let the media go idle meanwhile): ask again.
@@ -74,8 +83,11 @@ export class MediaRouting {
         if (claim.home === this.room.nodeId) {
           if (claim.announce) await this.announce();
           media.becomeHome(claim.moved);
-          const result = media.run(connectionId, op);
-          return typeof result === 'function' ? result() : result;
+          const ran = media.run(connectionId, op);
+          const result = typeof ran === 'function' ? await ran() : ran;
+          // The last stream went while the claim was on its way: let the media go again.
+          if (this.room.streamCount === 0) await this.idle();
+          return result;
         }
         if (claim.home === '') return MOVED;
         const result = await this.remote(connectionId, op as HomeOp, claim.home);
