@@ -45,11 +45,16 @@ function parse<S extends z.ZodMiniType>(schema: S, body: unknown): z.infer<S> {
  * `X-OPENTOK-AUTH` project JWT — the same claims as Tether's API tokens (iss, ist, iat, exp).
  */
 export function registerOpenTokApi(
-  app: FastifyInstance,
+  root: FastifyInstance,
   hub: Hub,
   projects: Projects,
   now: () => number,
 ): void {
+  // Its own plugin scope: the form parser below is for these routes only (Tether's API takes JSON).
+  void root.register(async (app) => openTokRoutes(app, hub, projects, now));
+}
+
+function openTokRoutes(app: FastifyInstance, hub: Hub, projects: Projects, now: () => number): void {
   const lookup = (key: string) => projects.secretFor(key);
 
   // The SDK sends `POST /session/create` as a form.

@@ -10,7 +10,7 @@ import {
 import fc from 'fast-check';
 import type { ServerOptions } from '@tether/server';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FakeClock, startTestServer, type TestServer } from '@tether/testkit';
+import { FakeClock, startTestServer, waitFor, type TestServer } from '@tether/testkit';
 import { RawClient, Recorder, marker, type Frame } from './raw-client.js';
 
 /**
@@ -74,6 +74,9 @@ function harness(serverOptions: () => { clock?: FakeClock; options?: ServerOptio
     h.sessionId = await h.t.createSession();
     h.a = await h.t.join(h.sessionId, { data: 'good-a' });
     h.b = await h.t.join(h.sessionId, { data: 'good-b' });
+    // a is seen once its client confirmed its welcome, which may come after b's: b's log starts
+    // after it, so the joins of the test's own clients are not mistaken for a bad frame's.
+    await waitFor(() => h.b.connections.length === 2, 'b sees a');
     h.bLog = new Recorder(h.b);
   });
   afterEach(async () => {
