@@ -1,0 +1,326 @@
+import {
+  ERRORS,
+  Session as TetherSession,
+  TetherError,
+  type ErrorCode,
+  type ConnectionInfo,
+  type Role,
+  type SignalEvent as TetherSignal,
+  type StreamInfo,
+} from '@tether/client';
+import { OTError, once, toOTError, type Callback } from './errors.js';
+import { OTEventEmitter, makeEvent, type EventOf } from './events.js';
+import { Connection, Stream } from './model.js';
+import { Publisher, type PublisherProperties } from './publisher.js';
+import { Subscriber, type SubscriberProperties } from './subscriber.js';
+
+/** OpenTok allows a signal without a type; Tether's signals always have one: this one, which OpenTok apps cannot listen to by name. */
+export const UNTYPED_SIGNAL = '~';
+
+export type SignalEvent = EventOf<
+  'signal' | `signal:${string}`,
+  Session,
+  { type: string; data: string; from: Connection | null }
+>;
+
+export interface SessionEvents {
+  sessionConnected: EventOf<'sessionConnected', Session, { connections: Connection[]; streams: Stream[] }>;
+  sessionReconnecting: EventOf<'sessionReconnecting', Session>;
+  sessionReconnected: EventOf<'sessionReconnected', Session>;
+  sessionDisconnected: EventOf<'sessionDisconnected', Session, { reason: string }>;
+  connectionCreated: EventOf<'connectionCreated', Session, { connection: Connection }>;
+  connectionDestroyed: EventOf<'connectionDestroyed', Session, { connection: Connection; reason: string }>;
+  streamCreated: EventOf<'streamCreated', Session, { stream: Stream }>;
+  streamDestroyed: EventOf<'streamDestroyed', Session, { stream: Stream; reason: string }>;
+  streamPropertyChanged: EventOf<
+    'streamPropertyChanged',
+    Session,
+    { stream: Stream; changedProperty: 'hasAudio' | 'hasVideo'; oldValue: boolean; newValue: boolean }
+  >;
+  signal: SignalEvent;
+  archiveStarted: EventOf<'archiveStarted', Session, { id: string; name: string }>;
+  archiveStopped: EventOf<'archiveStopped', Session, { id: string; name: string }>;
+}
+
+export interface Capabilities {
+  forceDisconnect: number;
+  forceUnpublish: number;
+  forceMute: number;
+  publish: number;
+  subscribe: number;
+}
+
+/** Where a session reports what is not one call's error (OT.on('exception')). */
+export type ExceptionSink = (code: number, message: string, title: string) => void;
+
+/**
+ * OpenTok's Session over the client SDK's: translates calls, events and errors, and keeps one
+ * Connection / Stream object per id so that `event.from === session.connection` holds.
+ * Reconnection is the client SDK's: it shows through as sessionReconnecting / sessionReconnected.
+ */
+export class Session extends OTEventEmitter<SessionEvents> {
+  readonly sessionId: string;
+  connection: Connection | undefined;
+  capabilities: Capabilities = capabilitiesOf(undefined);
+  /** @internal */
+  readonly tether: TetherSession;
+  private readonly connections = new Map<string, Connection>();
+  private readonly streams = new Map<string, Stream>();
+  private readonly publishers = new Map<string, Publisher>();
+  private readonly subscribers = new Set<Subscriber>();
+
+  constructor(
+    readonly apiKey: string,
+    sessionId: string,
+    url: string,
+    private readonly exception: ExceptionSink,
+  ) {
+    super();
+    this.sessionId = sessionId;
+    this.tether = new TetherSession({ url, sessionId });
+    this.wire();
+  }
+
+  connect(token: string, callback?: Callback): this {
+    const done = once(callback);
+    this.tether.connect(token).then(
+      () => done(),
+      (err: unknown) => done(toOTError(err, 'connect')),
+    );
+    return this;
+  }
+
+  disconnect(): Promise<void> {
+    this.tether.disconnect();
+    return Promise.resolve();
+  }
+
+  publish(publisher: Publisher, callback?: Callback): Publisher;
+  publish(target?: HTMLElement | string, properties?: PublisherProperties, callback?: Callback): Publisher;
+  publish(
+    what?: Publisher | HTMLElement | string,
+    properties?: PublisherProperties | Callback,
+    callback?: Callback,
+  ): Publisher {
+    let publisher: Publisher;
+    let done: Callback;
+    if (what instanceof Publisher) {
+      publisher = what;
+      done = once(typeof properties === 'function' ? properties : callback);
+    } else {
+      const props = typeof properties === 'object' ? properties : {};
+      done = once(typeof properties === 'function' ? properties : callback);
+      publisher = new Publisher(what, props);
+    }
+    if (this.tether.state !== 'connected') {
+      done(
+        new OTError(
+          'OT_NOT_CONNECTED',
+          'publish() before the session is connected: call it in the connect callback',
+        ),
+      );
+      return publisher;
+    }
+    publisher.publishTo(this).then(
+      () => done(),
+      (err: unknown) => done(toOTError(err, 'publish')),
+    );
+    return publisher;
+  }
+
+  unpublish(publisher: Publisher): void {
+    publisher.unpublishFrom(this);
+  }
+
+  subscribe(
+    stream: Stream,
+    target?: HTMLElement | string | Callback,
+    properties?: SubscriberProperties | Callback,
+    callback?: Callback,
+  ): Subscriber {
+    if (typeof target === 'function') [callback, target] = [target, undefined];
+    if (typeof properties === 'function') [callback, properties] = [properties, undefined];
+    const subscriber = new Subscriber(this, stream, target, properties ?? {});
+    this.subscribers.add(subscriber);
+    subscriber.start(callback);
+    return subscriber;
+  }
+
+  unsubscribe(subscriber: Subscriber): void {
+    subscriber.unsubscribe();
+  }
+
+  /** Sends to everyone (this client included) or to `to`; queued while reconnecting unless `retryAfterReconnect: false`. */
+  signal(
+    signal: { type?: string; data?: string; to?: Connection; retryAfterReconnect?: boolean },
+    callback?: Callback,
+  ): Promise<void> {
+    return this.call(
+      'signal',
+      () =>
+        this.tether.signal(
+          {
+            type: signal.type || UNTYPED_SIGNAL,
+            data: signal.data ?? '',
+            ...(signal.to ? { to: signal.to.connectionId } : {}),
+          },
+          { retryAfterReconnect: signal.retryAfterReconnect ?? true },
+        ),
+      callback,
+    );
+  }
+
+  forceDisconnect(connection: Connection, callback?: Callback): Promise<void> {
+    return this.call('forceDisconnect', () => this.tether.forceDisconnect(connection.connectionId), callback);
+  }
+
+  forceUnpublish(stream: Stream, callback?: Callback): Promise<void> {
+    return this.call('forceUnpublish', () => this.tether.forceUnpublish(stream.streamId), callback);
+  }
+
+  getPublisherForStream(stream: Stream): Publisher | undefined {
+    return this.publishers.get(stream.streamId);
+  }
+
+  getSubscribersForStream(stream: Stream): Subscriber[] {
+    return [...this.subscribers].filter((s) => s.stream?.streamId === stream.streamId);
+  }
+
+  /** @internal The one Stream object of this stream. */
+  streamFor(info: StreamInfo): Stream {
+    let stream = this.streams.get(info.streamId);
+    if (!stream) {
+      stream = new Stream(info, this.connectionFor(info.connectionId));
+      this.streams.set(info.streamId, stream);
+    }
+    return stream;
+  }
+
+  /** @internal A publisher of this session got a stream, or lost it. */
+  published(publisher: Publisher, stream: Stream | undefined): void {
+    for (const [id, p] of this.publishers) if (p === publisher) this.publishers.delete(id);
+    if (stream) this.publishers.set(stream.streamId, publisher);
+  }
+
+  /** @internal */
+  subscriberEnded(subscriber: Subscriber): void {
+    this.subscribers.delete(subscriber);
+  }
+
+  private connectionFor(id: string, info?: ConnectionInfo): Connection {
+    let c = this.connections.get(id);
+    if (!c) {
+      c = new Connection(info ?? { connectionId: id, data: '', creationTime: 0 });
+      this.connections.set(id, c);
+    }
+    return c;
+  }
+
+  private isMine(connectionId: string): boolean {
+    return connectionId === this.connection?.connectionId;
+  }
+
+  /** A Tether call as OpenTok's: error-first callback once, and a promise (handled, so a callback-only app sees no unhandled rejection). */
+  private call(op: 'signal' | 'forceDisconnect' | 'forceUnpublish', run: () => Promise<void>, cb?: Callback) {
+    const done = once(cb);
+    const result = run().then(
+      () => done(),
+      (err: unknown) => {
+        const error = toOTError(err, op);
+        done(error);
+        throw error;
+      },
+    );
+    result.catch(() => undefined);
+    return result;
+  }
+
+  private wire(): void {
+    const t = this.tether;
+    t.on('sessionConnected', ({ connection }) => {
+      this.connections.clear();
+      this.streams.clear();
+      this.connection = this.connectionFor(connection.connectionId, connection);
+      this.capabilities = capabilitiesOf(t.role);
+      this.dispatch(makeEvent('sessionConnected', this, { connections: [], streams: [] }));
+      // OpenTok reports one's own connection too.
+      this.dispatch(makeEvent('connectionCreated', this, { connection: this.connection }));
+    });
+    t.on('sessionReconnecting', () => this.dispatch(makeEvent('sessionReconnecting', this, {})));
+    t.on('sessionReconnected', ({ connection }) => {
+      this.connection = this.connectionFor(connection.connectionId, connection);
+      this.dispatch(makeEvent('sessionReconnected', this, {}));
+    });
+    t.on('sessionDisconnected', ({ reason }) => {
+      const event = this.dispatch(makeEvent('sessionDisconnected', this, { reason }, true));
+      // Cancelled: the subscribers' elements stay on the page (they are removed a microtask later).
+      if (event.isDefaultPrevented()) for (const s of this.subscribers) s.keepElement = true;
+      this.publishers.clear();
+      this.capabilities = capabilitiesOf(undefined);
+    });
+    t.on('connectionCreated', ({ connection }) => {
+      if (this.isMine(connection.connectionId)) return;
+      const c = this.connectionFor(connection.connectionId, connection);
+      this.dispatch(makeEvent('connectionCreated', this, { connection: c }));
+    });
+    t.on('connectionDestroyed', ({ connection, reason }) => {
+      const c = this.connectionFor(connection.connectionId, connection);
+      this.connections.delete(connection.connectionId);
+      this.dispatch(makeEvent('connectionDestroyed', this, { connection: c, reason }));
+    });
+    t.on('streamCreated', ({ stream }) => {
+      if (this.isMine(stream.connectionId)) return; // the Publisher reports its own
+      this.dispatch(makeEvent('streamCreated', this, { stream: this.streamFor(stream) }));
+    });
+    t.on('streamDestroyed', ({ stream: info, reason }) => {
+      const stream = this.streamFor(info);
+      this.streams.delete(info.streamId);
+      if (this.isMine(info.connectionId)) return;
+      const event = this.dispatch(makeEvent('streamDestroyed', this, { stream, reason }, true));
+      if (event.isDefaultPrevented())
+        for (const s of this.getSubscribersForStream(stream)) s.keepElement = true;
+    });
+    t.on('streamPropertyChanged', ({ stream: info, changedProperty, oldValue, newValue }) => {
+      const stream = this.streamFor(info);
+      stream[changedProperty] = newValue;
+      this.dispatch(
+        makeEvent('streamPropertyChanged', this, { stream, changedProperty, oldValue, newValue }),
+      );
+      if (changedProperty === 'hasVideo')
+        for (const s of this.getSubscribersForStream(stream)) s.publisherVideo(newValue);
+    });
+    t.on('signal', (e: TetherSignal) => this.signalled(e));
+    t.on('exception', ({ code, message }) => {
+      const error = Object.hasOwn(ERRORS, code)
+        ? toOTError(new TetherError(code as ErrorCode, message))
+        : new OTError('OT_INTERNAL_ERROR', message);
+      this.exception(error.code, message, `${error.name} (${code})`);
+    });
+    // ARCHIVE HOOK: archiving does not exist in the client SDK yet. When its Session emits
+    // `archiveStarted` / `archiveStopped` ({archive: {id, name}}), dispatch them here:
+    //   this.dispatch(makeEvent('archiveStarted', this, { id, name }));
+    // and set every publisher's indicator: publisher.setArchiving(true / false).
+  }
+
+  private signalled(e: TetherSignal): void {
+    const untyped = e.type === UNTYPED_SIGNAL;
+    const type = untyped ? 'signal' : (`signal:${e.type}` as const);
+    const from = e.from ? this.connectionFor(e.from.connectionId, e.from) : null;
+    const event = makeEvent(type, this, { data: e.data, from }) as SignalEvent;
+    // Listeners of 'signal' get every signal; those of 'signal:<type>' their type's.
+    this.dispatch(event, 'signal');
+    if (!untyped) this.dispatch(event);
+  }
+}
+
+function capabilitiesOf(role: Role | undefined): Capabilities {
+  const moderator = role === 'moderator' ? 1 : 0;
+  const publisher = role === 'publisher' || role === 'moderator' ? 1 : 0;
+  return {
+    forceDisconnect: moderator,
+    forceUnpublish: moderator,
+    forceMute: 0,
+    publish: publisher,
+    subscribe: role ? 1 : 0,
+  };
+}
