@@ -149,17 +149,16 @@ window.leave = function () {
 
 /** The application's own web server: another origin than Tether's, as an OpenTok app's is. */
 export class AppServer {
-  private readonly pages = new Map<string, string>();
-
   private constructor(
     private readonly server: Server,
     readonly origin: string,
+    private readonly pages: Map<string, string>,
   ) {}
 
   static async start(): Promise<AppServer> {
-    let app: AppServer | undefined;
+    const pages = new Map<string, string>();
     const server = createServer((req, res) => {
-      const html = app?.pages.get((req.url ?? '').split('?')[0] ?? '');
+      const html = pages.get((req.url ?? '').split('?')[0] ?? '');
       if (!html) {
         res.writeHead(404).end();
         return;
@@ -168,8 +167,7 @@ export class AppServer {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     // `localhost`: a different origin from the server's 127.0.0.1, and still a secure context for the camera.
-    app = new AppServer(server, `http://localhost:${(server.address() as AddressInfo).port}`);
-    return app;
+    return new AppServer(server, `http://localhost:${(server.address() as AddressInfo).port}`, pages);
   }
 
   /** Serves `html` at `path`; returns its URL. */
@@ -204,7 +202,12 @@ export class OTPage {
   }
 
   /** Waits until the page has recorded `what` (with these fields) at least `count` times. */
-  async sees(what: string, fields: Record<string, unknown> = {}, count = 1, timeoutMs = 20_000): Promise<void> {
+  async sees(
+    what: string,
+    fields: Record<string, unknown> = {},
+    count = 1,
+    timeoutMs = 20_000,
+  ): Promise<void> {
     await eventually(
       `${this.name} to record ${what} ${JSON.stringify(fields)}${count > 1 ? ` ×${count}` : ''}`,
       async () =>
@@ -226,20 +229,21 @@ export class OTPage {
       name: string;
     }[]
   > {
-    return this.page.evaluate((sel) =>
-      Array.from(document.querySelectorAll<HTMLElement>(sel)).map((el) => {
-        const video = el.querySelector('video');
-        const rect = el.getBoundingClientRect();
-        return {
-          id: el.id,
-          classes: Array.from(el.classList),
-          width: Math.round(rect.width),
-          height: Math.round(rect.height),
-          videoClass: video?.className ?? '',
-          videoWidth: video?.videoWidth ?? 0,
-          name: el.querySelector('.OT_name')?.textContent ?? '',
-        };
-      }),
+    return this.page.evaluate(
+      (sel) =>
+        Array.from(document.querySelectorAll<HTMLElement>(sel)).map((el) => {
+          const video = el.querySelector('video');
+          const rect = el.getBoundingClientRect();
+          return {
+            id: el.id,
+            classes: Array.from(el.classList),
+            width: Math.round(rect.width),
+            height: Math.round(rect.height),
+            videoClass: video?.className ?? '',
+            videoWidth: video?.videoWidth ?? 0,
+            name: el.querySelector('.OT_name')?.textContent ?? '',
+          };
+        }),
       selector,
     );
   }

@@ -59,7 +59,10 @@ describe('an OpenTok app on /sdk/opentok.js in Chromium', () => {
       token: await createToken({ ...project, sessionId, role: 'moderator', data: name }),
     });
     // Alice's script (so her WebSocket) comes through the proxy; Bob's straight from the server.
-    const aliceUrl = app.page('/alice.html', appHtml(`http://127.0.0.1:${proxy.port}/sdk/opentok.js`, await config('Alice')));
+    const aliceUrl = app.page(
+      '/alice.html',
+      appHtml(`http://127.0.0.1:${proxy.port}/sdk/opentok.js`, await config('Alice')),
+    );
     const bobUrl = app.page('/bob.html', appHtml(`${server.url}/sdk/opentok.js`, await config('Bob')));
     [aliceDevice, bobDevice] = await Promise.all([
       launchDevice({ viewport: { width: 1000, height: 700 }, initScript: TRACK_PEERS }),
@@ -142,7 +145,12 @@ describe('an OpenTok app on /sdk/opentok.js in Chromium', () => {
       await me.sees('subscribed', { name: other.name });
       await me.videoPlays('#subscribers .OT_subscriber');
       const [widget] = await me.widgets('#subscribers > .OT_subscriber');
-      expect(widget).toMatchObject({ width: 320, height: 240, videoClass: 'OT_video-element', name: other.name });
+      expect(widget).toMatchObject({
+        width: 320,
+        height: 240,
+        videoClass: 'OT_video-element',
+        name: other.name,
+      });
       expect(widget!.classes).not.toContain('OT_loading');
       await me.sees('connectionCreated', { data: me.name, mine: true });
       await me.sees('connectionCreated', { data: other.name, mine: false });
@@ -204,7 +212,13 @@ describe('an OpenTok app on /sdk/opentok.js in Chromium', () => {
     await alice.videoPlays('#subscribers .OT_subscriber', 30_000);
     await bob.videoPlays('#subscribers .OT_subscriber', 30_000);
 
-    const expected = ['Hi Bob', 'Hi Alice', 'queued by Alice 1', 'queued by Alice 2', 'sent by Bob while Alice is away'];
+    const expected = [
+      'Hi Bob',
+      'Hi Alice',
+      'queued by Alice 1',
+      'queued by Alice 2',
+      'sent by Bob while Alice is away',
+    ];
     for (const p of [alice, bob]) {
       await p.sees('chat', {}, expected.length);
       const texts = (await p.entries('chat')).map((e) => e.data as string);

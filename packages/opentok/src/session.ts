@@ -42,6 +42,10 @@ export interface SessionEvents {
   archiveStopped: EventOf<'archiveStopped', Session, { id: string; name: string }>;
 }
 
+/** A stream or connection as an application passes it back: OpenTok's own type fits too. */
+export type StreamRef = Pick<Stream, 'streamId'>;
+export type ConnectionRef = Pick<Connection, 'connectionId'>;
+
 export interface Capabilities {
   forceDisconnect: number;
   forceUnpublish: number;
@@ -133,14 +137,17 @@ export class Session extends OTEventEmitter<SessionEvents> {
   }
 
   subscribe(
-    stream: Stream,
+    stream: StreamRef,
     target?: HTMLElement | string | Callback,
     properties?: SubscriberProperties | Callback,
     callback?: Callback,
   ): Subscriber {
     if (typeof target === 'function') [callback, target] = [target, undefined];
     if (typeof properties === 'function') [callback, properties] = [properties, undefined];
-    const subscriber = new Subscriber(this, stream, target, properties ?? {});
+    const known = this.streams.get(stream.streamId);
+    if (!known)
+      throw new OTError('OT_NOT_FOUND', `subscribe(): no stream ${stream.streamId} in this session`);
+    const subscriber = new Subscriber(this, known, target, properties ?? {});
     this.subscribers.add(subscriber);
     subscriber.start(callback);
     return subscriber;
@@ -152,7 +159,7 @@ export class Session extends OTEventEmitter<SessionEvents> {
 
   /** Sends to everyone (this client included) or to `to`; queued while reconnecting unless `retryAfterReconnect: false`. */
   signal(
-    signal: { type?: string; data?: string; to?: Connection; retryAfterReconnect?: boolean },
+    signal: { type?: string; data?: string; to?: ConnectionRef; retryAfterReconnect?: boolean },
     callback?: Callback,
   ): Promise<void> {
     return this.call(
@@ -170,19 +177,19 @@ export class Session extends OTEventEmitter<SessionEvents> {
     );
   }
 
-  forceDisconnect(connection: Connection, callback?: Callback): Promise<void> {
+  forceDisconnect(connection: ConnectionRef, callback?: Callback): Promise<void> {
     return this.call('forceDisconnect', () => this.tether.forceDisconnect(connection.connectionId), callback);
   }
 
-  forceUnpublish(stream: Stream, callback?: Callback): Promise<void> {
+  forceUnpublish(stream: StreamRef, callback?: Callback): Promise<void> {
     return this.call('forceUnpublish', () => this.tether.forceUnpublish(stream.streamId), callback);
   }
 
-  getPublisherForStream(stream: Stream): Publisher | undefined {
+  getPublisherForStream(stream: StreamRef): Publisher | undefined {
     return this.publishers.get(stream.streamId);
   }
 
-  getSubscribersForStream(stream: Stream): Subscriber[] {
+  getSubscribersForStream(stream: StreamRef): Subscriber[] {
     return [...this.subscribers].filter((s) => s.stream?.streamId === stream.streamId);
   }
 

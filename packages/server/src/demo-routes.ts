@@ -67,7 +67,9 @@ export function registerDemoRoutes(
       // The SDK is loaded by other origins' pages (an OpenTok app swaps its script URL for ours):
       // readable cross-origin, for <script crossorigin>, module imports and source maps.
       if (route.startsWith('/sdk/'))
-        reply.header('access-control-allow-origin', '*').header('cross-origin-resource-policy', 'cross-origin');
+        reply
+          .header('access-control-allow-origin', '*')
+          .header('cross-origin-resource-policy', 'cross-origin');
       return sendFile(reply, cache, file, /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? '')));
     });
 
