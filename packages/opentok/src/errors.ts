@@ -151,3 +151,8 @@ export function once(cb: Callback | undefined): Callback {
     }
   };
 }
+
+/** OpenTok's `method.promise(...)` companion of a callback method: the callback's error rejects it. */
+export function promiseOf<T>(start: (done: Callback) => void, value: () => T): Promise<T> {
+  return new Promise((resolve, reject) => start((err) => (err ? reject(err) : resolve(value()))));
+}

@@ -1,9 +1,10 @@
-import { OTError, once, type Callback } from './errors.js';
-import { OTEventEmitter, makeEvent, type EventOf } from './events.js';
+import { OTError, once, promiseOf, type Callback } from './errors.js';
+import { makeEvent, type EventOf } from './events.js';
 import { Connection, Stream } from './model.js';
-import { Publisher, type PublisherProperties } from './publisher.js';
+import { Publisher, acquire, type PublisherProperties } from './publisher.js';
 import { Session } from './session.js';
 import { Subscriber } from './subscriber.js';
+import { OTUnsupported } from './unsupported.js';
 
 export type ExceptionEvent = EventOf<'exception', OTGlobal, { code: number; message: string; title: string }>;
 
@@ -28,7 +29,7 @@ function serverUrl(): string {
 }
 
 /** The global `OT`: OpenTok's entry points over Tether's client SDK. */
-export class OTGlobal extends OTEventEmitter<{ exception: ExceptionEvent }> {
+export class OTGlobal extends OTUnsupported<{ exception: ExceptionEvent }> {
   readonly NONE = LEVELS.NONE;
   readonly ERROR = LEVELS.ERROR;
   readonly WARN = LEVELS.WARN;
@@ -61,14 +62,52 @@ export class OTGlobal extends OTEventEmitter<{ exception: ExceptionEvent }> {
   }
 
   /** The camera preview, on the page at once; `session.publish(publisher)` later publishes it. */
-  initPublisher(
-    target?: HTMLElement | string | Callback,
-    properties?: PublisherProperties | Callback,
-    callback?: Callback,
-  ): Publisher {
-    if (typeof target === 'function') [callback, target] = [target, undefined];
-    if (typeof properties === 'function') [callback, properties] = [properties, undefined];
-    return new Publisher(target ?? undefined, properties ?? {}, callback);
+  readonly initPublisher: {
+    (
+      target?: HTMLElement | string | Callback,
+      properties?: PublisherProperties | Callback,
+      callback?: Callback,
+    ): Publisher;
+    promise(target?: HTMLElement | string, properties?: PublisherProperties): Promise<Publisher>;
+  } = Object.assign(
+    (
+      target?: HTMLElement | string | Callback,
+      properties?: PublisherProperties | Callback,
+      callback?: Callback,
+    ): Publisher => {
+      if (typeof target === 'function') [callback, target] = [target, undefined];
+      if (typeof properties === 'function') [callback, properties] = [properties, undefined];
+      return new Publisher(target ?? undefined, properties ?? {}, callback);
+    },
+    {
+      promise: (target?: HTMLElement | string, properties?: PublisherProperties) => {
+        let publisher: Publisher | undefined;
+        return promiseOf(
+          (done) => (publisher = this.initPublisher(target, properties, done)),
+          () => publisher!,
+        );
+      },
+    },
+  );
+
+  /** getUserMedia with OpenTok's publisher properties (audioSource, videoSource, resolution…). */
+  getUserMedia(properties: PublisherProperties = {}): Promise<MediaStream> {
+    return acquire(properties);
+  }
+
+  /** Tether's media is VP8 video and Opus audio. */
+  getSupportedCodecs(): Promise<{ videoEncoders: 'VP8'[]; videoDecoders: 'VP8'[] }> {
+    return Promise.resolve({ videoEncoders: ['VP8'], videoDecoders: ['VP8'] });
+  }
+
+  getAudioOutputDevices(): Promise<{ deviceId: string; label: string }[]> {
+    const media = globalThis.navigator?.mediaDevices;
+    if (!media) return Promise.resolve([]);
+    return media
+      .enumerateDevices()
+      .then((list) =>
+        list.filter((d) => d.kind === 'audiooutput').map((d) => ({ deviceId: d.deviceId, label: d.label })),
+      );
   }
 
   /** 1 when this browser has WebRTC and getUserMedia, else 0. */

@@ -1,8 +1,9 @@
 import { Publisher as TetherPublisher, type Reason } from '@tether/client';
-import { OTError, once, toOTError, type Callback } from './errors.js';
-import { OTEventEmitter, makeEvent, type EventOf } from './events.js';
+import { OTError, once, promiseOf, toOTError, type Callback } from './errors.js';
+import { makeEvent, type EventOf } from './events.js';
 import type { Stream } from './model.js';
 import type { Session } from './session.js';
+import { PublisherUnsupported } from './unsupported.js';
 import { Widget, type WidgetProperties } from './widget.js';
 
 export interface PublisherProperties extends WidgetProperties {
@@ -31,7 +32,7 @@ export interface PublisherEvents {
  * a published stream once `session.publish` is called. Media and its recovery are the client
  * SDK's Publisher, made from the preview's tracks.
  */
-export class Publisher extends OTEventEmitter<PublisherEvents> {
+export class Publisher extends PublisherUnsupported<PublisherEvents> {
   accessAllowed = false;
   stream: Stream | undefined;
   session: Session | undefined;
@@ -92,29 +93,50 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
   }
 
   /** Turns the microphone on or off; subscribers see `streamPropertyChanged`. */
-  publishAudio(value: boolean): this {
-    this.audioOn = value;
-    this.apply('audio', value);
-    return this;
-  }
+  readonly publishAudio: { (value: boolean): Publisher; promise(value: boolean): Promise<void> } =
+    Object.assign((value: boolean): Publisher => this.publishVideoOrAudio('audio', value), {
+      promise: (value: boolean) =>
+        promiseOf(
+          (done) => this.publishVideoOrAudio('audio', value, done),
+          () => undefined,
+        ),
+    });
 
-  publishVideo(value: boolean, callback?: Callback): this {
-    this.videoOn = value;
-    const done = once(callback);
-    this.apply('video', value).then(
-      () => done(),
-      (err: unknown) => done(toOTError(err)),
-    );
-    return this;
-  }
+  readonly publishVideo: {
+    (value: boolean, callback?: Callback): Publisher;
+    promise(value: boolean): Promise<void>;
+  } = Object.assign(
+    (value: boolean, callback?: Callback): Publisher => this.publishVideoOrAudio('video', value, callback),
+    {
+      promise: (value: boolean) =>
+        promiseOf(
+          (done) => this.publishVideoOrAudio('video', value, done),
+          () => undefined,
+        ),
+    },
+  );
 
   /** Stops publishing (if it does), stops the camera and takes the element off the page. */
-  destroy(): this {
-    if (this.destroyedAlready) return this;
-    const session = this.session;
-    if (session && this.tether) void session.tether.unpublish(this.tether).catch(() => undefined);
-    this.finish();
-    return this;
+  readonly destroy: { (): Publisher; promise(): Promise<void> } = Object.assign(
+    (): Publisher => {
+      if (this.destroyedAlready) return this;
+      const session = this.session;
+      if (session && this.tether) void session.tether.unpublish(this.tether).catch(() => undefined);
+      this.finish();
+      return this;
+    },
+    { promise: () => Promise.resolve(void this.destroy()) },
+  );
+
+  getImgData(): string | null {
+    return this.widget.imgData();
+  }
+  getAudioSource(): MediaStreamTrack {
+    return this.mediaStream?.getAudioTracks()[0] as MediaStreamTrack;
+  }
+  getVideoSource(): { deviceId: string | null; type: string | null; track: MediaStreamTrack | null } {
+    const track = this.mediaStream?.getVideoTracks()[0] ?? null;
+    return { deviceId: track?.getSettings().deviceId ?? null, type: track ? 'camera' : null, track };
   }
 
   videoWidth(): number | undefined {
@@ -189,6 +211,17 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
     this.dispatch(makeEvent('destroyed', this, {}));
   }
 
+  private publishVideoOrAudio(kind: 'audio' | 'video', on: boolean, callback?: Callback): Publisher {
+    if (kind === 'audio') this.audioOn = on;
+    else this.videoOn = on;
+    const done = once(callback);
+    this.apply(kind, on).then(
+      () => done(),
+      (err: unknown) => done(toOTError(err)),
+    );
+    return this;
+  }
+
   private async apply(kind: 'audio' | 'video', on: boolean): Promise<void> {
     if (this.tether) {
       await (kind === 'audio' ? this.tether.publishAudio(on) : this.tether.publishVideo(on));
@@ -200,7 +233,7 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
 }
 
 /** getUserMedia with OpenTok's publisher properties. */
-async function acquire(props: PublisherProperties): Promise<MediaStream> {
+export async function acquire(props: PublisherProperties): Promise<MediaStream> {
   const tracks: MediaStreamTrack[] = [];
   const audio = source(props.audioSource, tracks);
   let video = source(props.videoSource, tracks);

@@ -8,11 +8,12 @@ import {
   type SignalEvent as TetherSignal,
   type StreamInfo,
 } from '@tether/client';
-import { OTError, once, toOTError, type Callback } from './errors.js';
-import { OTEventEmitter, makeEvent, type EventOf } from './events.js';
+import { OTError, once, promiseOf, toOTError, type Callback } from './errors.js';
+import { makeEvent, type EventOf } from './events.js';
 import { Connection, Stream } from './model.js';
 import { Publisher, type PublisherProperties } from './publisher.js';
 import { Subscriber, type SubscriberProperties } from './subscriber.js';
+import { SessionUnsupported } from './unsupported.js';
 
 /** OpenTok allows a signal without a type; Tether's signals always have one: this one, which OpenTok apps cannot listen to by name. */
 export const UNTYPED_SIGNAL = '~';
@@ -42,7 +43,8 @@ export interface SessionEvents {
   archiveStopped: EventOf<'archiveStopped', Session, { id: string; name: string }>;
 }
 
-/** A stream or connection as an application passes it back: OpenTok's own type fits too. */
+/** A stream, connection or publisher as an application passes it back: OpenTok's own types fit too. */
+export type PublisherRef = Pick<Publisher, 'accessAllowed'>;
 export type StreamRef = Pick<Stream, 'streamId'>;
 export type ConnectionRef = Pick<Connection, 'connectionId'>;
 
@@ -62,7 +64,7 @@ export type ExceptionSink = (code: number, message: string, title: string) => vo
  * Connection / Stream object per id so that `event.from === session.connection` holds.
  * Reconnection is the client SDK's: it shows through as sessionReconnecting / sessionReconnected.
  */
-export class Session extends OTEventEmitter<SessionEvents> {
+export class Session extends SessionUnsupported<SessionEvents> {
   readonly sessionId: string;
   connection: Connection | undefined;
   capabilities: Capabilities = capabilitiesOf(undefined);
@@ -85,26 +87,58 @@ export class Session extends OTEventEmitter<SessionEvents> {
     this.wire();
   }
 
-  connect(token: string, callback?: Callback): this {
-    const done = once(callback);
-    this.tether.connect(token).then(
-      () => done(),
-      (err: unknown) => done(toOTError(err, 'connect')),
-    );
-    return this;
-  }
+  readonly connect: {
+    (token: string, callback?: Callback): Session;
+    promise(token: string): Promise<Session>;
+  } = Object.assign(
+    (token: string, callback?: Callback): Session => {
+      const done = once(callback);
+      this.tether.connect(token).then(
+        () => done(),
+        (err: unknown) => done(toOTError(err, 'connect')),
+      );
+      return this;
+    },
+    {
+      promise: (token: string) =>
+        promiseOf(
+          (done) => this.connect(token, done),
+          () => this,
+        ),
+    },
+  );
 
   disconnect(): Promise<void> {
     this.tether.disconnect();
     return Promise.resolve();
   }
 
-  publish(publisher: Publisher, callback?: Callback): Publisher;
-  publish(target?: HTMLElement | string, properties?: PublisherProperties, callback?: Callback): Publisher;
-  publish(
-    what?: Publisher | HTMLElement | string,
-    properties?: PublisherProperties | Callback,
-    callback?: Callback,
+  /** Publishes a Publisher of `OT.initPublisher`, or makes one at `target` and publishes it. */
+  readonly publish: {
+    (publisher: PublisherRef, callback?: Callback): Publisher;
+    (target?: HTMLElement | string, properties?: PublisherProperties, callback?: Callback): Publisher;
+    promise(what?: PublisherRef | HTMLElement | string, properties?: PublisherProperties): Promise<Publisher>;
+  } = Object.assign(
+    (
+      what?: PublisherRef | HTMLElement | string,
+      properties?: PublisherProperties | Callback,
+      callback?: Callback,
+    ) => this.publishWith(what, properties, callback),
+    {
+      promise: (what?: PublisherRef | HTMLElement | string, properties?: PublisherProperties) => {
+        let publisher: Publisher | undefined;
+        return promiseOf(
+          (done) => (publisher = this.publishWith(what, properties, done)),
+          () => publisher!,
+        );
+      },
+    },
+  );
+
+  private publishWith(
+    what: PublisherRef | HTMLElement | string | undefined,
+    properties: PublisherProperties | Callback | undefined,
+    callback: Callback | undefined,
   ): Publisher {
     let publisher: Publisher;
     let done: Callback;
@@ -112,6 +146,11 @@ export class Session extends OTEventEmitter<SessionEvents> {
       publisher = what;
       done = once(typeof properties === 'function' ? properties : callback);
     } else {
+      if (typeof what === 'object' && !(what instanceof HTMLElement))
+        throw new OTError(
+          'OT_INVALID_PARAMETER',
+          'publish(): pass a Publisher of OT.initPublisher, or a target element',
+        );
       const props = typeof properties === 'object' ? properties : {};
       done = once(typeof properties === 'function' ? properties : callback);
       publisher = new Publisher(what, props);
@@ -136,11 +175,42 @@ export class Session extends OTEventEmitter<SessionEvents> {
     publisher.unpublishFrom(this);
   }
 
-  subscribe(
+  /** Subscribes to another client's stream; returns its Subscriber at once, `callback` once it plays. */
+  readonly subscribe: {
+    (
+      stream: StreamRef,
+      target?: HTMLElement | string | Callback,
+      properties?: SubscriberProperties | Callback,
+      callback?: Callback,
+    ): Subscriber;
+    promise(
+      stream: StreamRef,
+      target?: HTMLElement | string,
+      properties?: SubscriberProperties,
+    ): Promise<Subscriber>;
+  } = Object.assign(
+    (
+      stream: StreamRef,
+      target?: HTMLElement | string | Callback,
+      properties?: SubscriberProperties | Callback,
+      callback?: Callback,
+    ) => this.subscribeWith(stream, target, properties, callback),
+    {
+      promise: (stream: StreamRef, target?: HTMLElement | string, properties?: SubscriberProperties) => {
+        let subscriber: Subscriber | undefined;
+        return promiseOf(
+          (done) => (subscriber = this.subscribeWith(stream, target, properties, done)),
+          () => subscriber!,
+        );
+      },
+    },
+  );
+
+  private subscribeWith(
     stream: StreamRef,
-    target?: HTMLElement | string | Callback,
-    properties?: SubscriberProperties | Callback,
-    callback?: Callback,
+    target: HTMLElement | string | Callback | undefined,
+    properties: SubscriberProperties | Callback | undefined,
+    callback: Callback | undefined,
   ): Subscriber {
     if (typeof target === 'function') [callback, target] = [target, undefined];
     if (typeof properties === 'function') [callback, properties] = [properties, undefined];
@@ -189,8 +259,12 @@ export class Session extends OTEventEmitter<SessionEvents> {
     return this.publishers.get(stream.streamId);
   }
 
-  getSubscribersForStream(stream: StreamRef): Subscriber[] {
-    return [...this.subscribers].filter((s) => s.stream?.streamId === stream.streamId);
+  /**
+   * Typed as OpenTok's typings type it (a one-element tuple); at run time, as in OpenTok, an
+   * array, empty when nobody here subscribes to that stream.
+   */
+  getSubscribersForStream(stream: StreamRef): [Subscriber] {
+    return [...this.subscribers].filter((s) => s.stream?.streamId === stream.streamId) as [Subscriber];
   }
 
   /** @internal The one Stream object of this stream. */
@@ -249,7 +323,16 @@ export class Session extends OTEventEmitter<SessionEvents> {
       this.streams.clear();
       this.connection = this.connectionFor(connection.connectionId, connection);
       this.capabilities = capabilitiesOf(t.role);
-      this.dispatch(makeEvent('sessionConnected', this, { connections: [], streams: [] }));
+      // OpenTok's (deprecated) lists of who and what was there; connectionCreated / streamCreated follow for each.
+      const mine = connection.connectionId;
+      this.dispatch(
+        makeEvent('sessionConnected', this, {
+          connections: t.connections
+            .filter((c) => c.connectionId !== mine)
+            .map((c) => this.connectionFor(c.connectionId, c)),
+          streams: t.streams.filter((x) => x.connectionId !== mine).map((x) => this.streamFor(x)),
+        }),
+      );
       // OpenTok reports one's own connection too.
       this.dispatch(makeEvent('connectionCreated', this, { connection: this.connection }));
     });

@@ -1,8 +1,9 @@
 import type { Reason, Subscriber as TetherSubscriber } from '@tether/client';
 import { once, toOTError, type Callback } from './errors.js';
-import { OTEventEmitter, makeEvent, type EventOf } from './events.js';
+import { makeEvent, type EventOf } from './events.js';
 import type { Stream } from './model.js';
 import type { Session } from './session.js';
+import { SubscriberUnsupported, notSupported } from './unsupported.js';
 import { Widget, type WidgetProperties } from './widget.js';
 
 export interface SubscriberProperties extends WidgetProperties {
@@ -27,7 +28,7 @@ export interface SubscriberEvents {
  * OpenTok's Subscriber: returned at once by `session.subscribe`, its element on the page with
  * `OT_loading` until the stream plays. Media and its recovery are the client SDK's Subscriber.
  */
-export class Subscriber extends OTEventEmitter<SubscriberEvents> {
+export class Subscriber extends SubscriberUnsupported<SubscriberEvents> {
   stream: Stream | undefined;
   private readonly widget: Widget;
   private tether: TetherSubscriber | undefined;
@@ -60,23 +61,49 @@ export class Subscriber extends OTEventEmitter<SubscriberEvents> {
     return this.widget.id;
   }
 
-  subscribeToVideo(value: boolean): this {
-    if (value === this.videoOn) return this;
-    this.videoOn = value;
-    this.enableTracks();
-    this.dispatch(makeEvent(value ? 'videoEnabled' : 'videoDisabled', this, { reason: 'subscribeToVideo' }));
-    return this;
-  }
+  /** Stops or resumes showing the video (locally: the track is disabled); `videoDisabled` / `videoEnabled`. */
+  readonly subscribeToVideo: { (value: boolean): Subscriber; promise(value: boolean): Promise<void> } =
+    Object.assign(
+      (value: boolean): Subscriber => {
+        if (value === this.videoOn) return this;
+        this.videoOn = value;
+        this.enableTracks();
+        this.dispatch(
+          makeEvent(value ? 'videoEnabled' : 'videoDisabled', this, { reason: 'subscribeToVideo' }),
+        );
+        return this;
+      },
+      { promise: (value: boolean) => Promise.resolve(void this.subscribeToVideo(value)) },
+    );
 
-  subscribeToAudio(value: boolean): this {
-    this.audioOn = value;
-    this.enableTracks();
-    return this;
-  }
+  readonly subscribeToAudio: { (value: boolean): Subscriber; promise(value: boolean): Promise<void> } =
+    Object.assign(
+      (value: boolean): Subscriber => {
+        this.audioOn = value;
+        this.enableTracks();
+        return this;
+      },
+      { promise: (value: boolean) => Promise.resolve(void this.subscribeToAudio(value)) },
+    );
 
-  setAudioVolume(value: number): this {
-    this.widget.video.volume = clampVolume(value);
-    return this;
+  /** 0–100. */
+  readonly setAudioVolume: { (value: number): Subscriber; promise(value: number): Promise<void> } =
+    Object.assign(
+      (value: number): Subscriber => {
+        this.widget.video.volume = clampVolume(value);
+        return this;
+      },
+      { promise: (value: number) => Promise.resolve(void this.setAudioVolume(value)) },
+    );
+
+  /** Not supported (the server sends every frame it has): a no-op, its promise rejects. */
+  readonly restrictFrameRate: { (value: boolean): Subscriber; promise(value: boolean): Promise<void> } =
+    Object.assign((_value: boolean): Subscriber => this, {
+      promise: (_value: boolean) => notSupported('subscriber.restrictFrameRate()'),
+    });
+
+  getImgData(): string | null {
+    return this.widget.imgData();
   }
   getAudioVolume(): number {
     return Math.round(this.widget.video.volume * 100);

@@ -99,6 +99,17 @@ export class Widget {
     });
   }
 
+  /** The current frame as a base64 PNG (no `data:` prefix), as OpenTok's getImgData(); null before any frame. */
+  imgData(): string | null {
+    const v = this.video;
+    if (this.removed || !v.videoWidth) return null;
+    const canvas = document.createElement('canvas');
+    canvas.width = v.videoWidth;
+    canvas.height = v.videoHeight;
+    canvas.getContext('2d')?.drawImage(v, 0, 0);
+    return canvas.toDataURL('image/png').replace(/^data:image\/png;base64,/, '');
+  }
+
   /** The archive indicator of a publisher's widget: `OT_archiving-on` / `OT_archiving-off`. */
   setArchiving(on: boolean): void {
     if (!this.archiving) return;

@@ -26,21 +26,15 @@ declare const otSession: OTNS.Session;
 declare const otPublisher: OTNS.Publisher;
 declare const otSubscriber: OTNS.Subscriber;
 
-/**
- * An event without its `target`: OpenTok types it as its own whole class (every member, the
- * unsupported ones too); the facade's targets are its own classes, checked member by member above.
- */
-type Untargeted<E> = Omit<E, 'target'>;
-
 // ------------------------------------------------------------------ data objects
 export const connection: OTNS.Connection = {} as Connection;
 export const stream: OTNS.Stream = {} as Stream;
 
 // ------------------------------------------------------------------ OT
-export const otMembers: Pick<
-  typeof OTNS,
-  'checkSystemRequirements' | 'getDevices' | 'setLogLevel' | 'log' | 'upgradeSystemRequirements'
-> = ot;
+// Every function of OpenTok's namespace (its classes are checked as whole classes below; its
+// emitter base classes are internal to its typings).
+type OTClasses = 'Session' | 'Publisher' | 'Subscriber' | 'Connection' | 'Stream';
+export const otMembers: Omit<typeof OTNS, OTClasses | 'OTEventEmitter' | 'SessionOTEventEmitter'> = ot;
 export const initSession: (apiKey: string, sessionId: string) => Session = ot.initSession;
 export const initPublisher: (
   target?: HTMLElement | string,
@@ -51,6 +45,13 @@ ot.on('exception', (e) => {
   const ok: OTNS.ExceptionEvent = e;
   void ok;
 });
+
+// ------------------------------------------------------------------ whole classes
+// Every member OpenTok's classes have: the facade's own, and those it answers with
+// OT_NOT_SUPPORTED (src/unsupported.ts).
+export const wholeSession: OTNS.Session = session;
+export const wholePublisher: OTNS.Publisher = publisher;
+export const wholeSubscriber: OTNS.Subscriber = subscriber;
 
 // ------------------------------------------------------------------ Session
 export const sessionMembers: Pick<
@@ -80,39 +81,21 @@ session.on({ sessionConnected: () => undefined }, {});
 session.off();
 
 // Each event the facade dispatches is what OpenTok's typings say a handler of that name receives.
-otSession.on('sessionConnected', (_e) => void ((): Untargeted<typeof _e> => sessionEvents.sessionConnected));
-otSession.on(
-  'sessionReconnecting',
-  (_e) => void ((): Untargeted<typeof _e> => sessionEvents.sessionReconnecting),
-);
-otSession.on(
-  'sessionReconnected',
-  (_e) => void ((): Untargeted<typeof _e> => sessionEvents.sessionReconnected),
-);
-otSession.on(
-  'sessionDisconnected',
-  (_e) => void ((): Untargeted<typeof _e> => sessionEvents.sessionDisconnected),
-);
-otSession.on(
-  'connectionCreated',
-  (_e) => void ((): Untargeted<typeof _e> => sessionEvents.connectionCreated),
-);
-otSession.on(
-  'connectionDestroyed',
-  (_e) => void ((): Untargeted<typeof _e> => sessionEvents.connectionDestroyed),
-);
-otSession.on('streamCreated', (_e) => void ((): Untargeted<typeof _e> => sessionEvents.streamCreated));
-otSession.on('streamDestroyed', (_e) => void ((): Untargeted<typeof _e> => sessionEvents.streamDestroyed));
-otSession.on(
-  'streamPropertyChanged',
-  (_e) => void ((): Untargeted<typeof _e> => sessionEvents.streamPropertyChanged),
-);
+otSession.on('sessionConnected', (_e) => void ((): typeof _e => sessionEvents.sessionConnected));
+otSession.on('sessionReconnecting', (_e) => void ((): typeof _e => sessionEvents.sessionReconnecting));
+otSession.on('sessionReconnected', (_e) => void ((): typeof _e => sessionEvents.sessionReconnected));
+otSession.on('sessionDisconnected', (_e) => void ((): typeof _e => sessionEvents.sessionDisconnected));
+otSession.on('connectionCreated', (_e) => void ((): typeof _e => sessionEvents.connectionCreated));
+otSession.on('connectionDestroyed', (_e) => void ((): typeof _e => sessionEvents.connectionDestroyed));
+otSession.on('streamCreated', (_e) => void ((): typeof _e => sessionEvents.streamCreated));
+otSession.on('streamDestroyed', (_e) => void ((): typeof _e => sessionEvents.streamDestroyed));
+otSession.on('streamPropertyChanged', (_e) => void ((): typeof _e => sessionEvents.streamPropertyChanged));
 // OpenTok types a signal's `type` as 'signal'; at run time it is 'signal:<type>' for a typed one, as here.
-otSession.on('signal', (_e) => void ((): Omit<typeof _e, 'target' | 'type'> => sessionEvents.signal));
-otSession.on('signal:chat', (_e) => void ((): Omit<typeof _e, 'target' | 'type'> => sessionEvents.signal));
+otSession.on('signal', (_e) => void ((): Omit<typeof _e, 'type'> => sessionEvents.signal));
+otSession.on('signal:chat', (_e) => void ((): Omit<typeof _e, 'type'> => sessionEvents.signal));
 export const signalType: string = sessionEvents.signal.type;
-otSession.on('archiveStarted', (_e) => void ((): Untargeted<typeof _e> => sessionEvents.archiveStarted));
-otSession.on('archiveStopped', (_e) => void ((): Untargeted<typeof _e> => sessionEvents.archiveStopped));
+otSession.on('archiveStarted', (_e) => void ((): typeof _e => sessionEvents.archiveStarted));
+otSession.on('archiveStopped', (_e) => void ((): typeof _e => sessionEvents.archiveStopped));
 
 // ------------------------------------------------------------------ Publisher
 export const publisherMembers: Pick<
@@ -123,18 +106,12 @@ export const publishAudio: (value: boolean) => Publisher = publisher.publishAudi
 export const publishVideo: (value: boolean, cb?: (error?: OTNS.OTError) => void) => Publisher =
   publisher.publishVideo;
 export const destroy: () => Publisher = publisher.destroy;
-otPublisher.on('accessAllowed', (_e) => void ((): Untargeted<typeof _e> => publisherEvents.accessAllowed));
-otPublisher.on('accessDenied', (_e) => void ((): Untargeted<typeof _e> => publisherEvents.accessDenied));
-otPublisher.on(
-  'videoElementCreated',
-  (_e) => void ((): Untargeted<typeof _e> => publisherEvents.videoElementCreated),
-);
-otPublisher.on('streamCreated', (_e) => void ((): Untargeted<typeof _e> => publisherEvents.streamCreated));
-otPublisher.on(
-  'streamDestroyed',
-  (_e) => void ((): Untargeted<typeof _e> => publisherEvents.streamDestroyed),
-);
-otPublisher.on('destroyed', (_e) => void ((): Untargeted<typeof _e> => publisherEvents.destroyed));
+otPublisher.on('accessAllowed', (_e) => void ((): typeof _e => publisherEvents.accessAllowed));
+otPublisher.on('accessDenied', (_e) => void ((): typeof _e => publisherEvents.accessDenied));
+otPublisher.on('videoElementCreated', (_e) => void ((): typeof _e => publisherEvents.videoElementCreated));
+otPublisher.on('streamCreated', (_e) => void ((): typeof _e => publisherEvents.streamCreated));
+otPublisher.on('streamDestroyed', (_e) => void ((): typeof _e => publisherEvents.streamDestroyed));
+otPublisher.on('destroyed', (_e) => void ((): typeof _e => publisherEvents.destroyed));
 
 // ------------------------------------------------------------------ Subscriber
 export const subscriberMembers: Pick<
@@ -144,13 +121,10 @@ export const subscriberMembers: Pick<
 export const subscribeToVideo: (value: boolean) => Subscriber = subscriber.subscribeToVideo;
 export const subscribeToAudio: (value: boolean) => Subscriber = subscriber.subscribeToAudio;
 export const setAudioVolume: (value: number) => Subscriber = subscriber.setAudioVolume;
-otSubscriber.on('connected', (_e) => void ((): Untargeted<typeof _e> => subscriberEvents.connected));
-otSubscriber.on('disconnected', (_e) => void ((): Untargeted<typeof _e> => subscriberEvents.disconnected));
-otSubscriber.on('destroyed', (_e) => void ((): Untargeted<typeof _e> => subscriberEvents.destroyed));
-otSubscriber.on(
-  'videoElementCreated',
-  (_e) => void ((): Untargeted<typeof _e> => subscriberEvents.videoElementCreated),
-);
-otSubscriber.on('videoEnabled', (_e) => void ((): Untargeted<typeof _e> => subscriberEvents.videoEnabled));
-otSubscriber.on('videoDisabled', (_e) => void ((): Untargeted<typeof _e> => subscriberEvents.videoDisabled));
-otSubscriber.on('audioBlocked', (_e) => void ((): Untargeted<typeof _e> => subscriberEvents.audioBlocked));
+otSubscriber.on('connected', (_e) => void ((): typeof _e => subscriberEvents.connected));
+otSubscriber.on('disconnected', (_e) => void ((): typeof _e => subscriberEvents.disconnected));
+otSubscriber.on('destroyed', (_e) => void ((): typeof _e => subscriberEvents.destroyed));
+otSubscriber.on('videoElementCreated', (_e) => void ((): typeof _e => subscriberEvents.videoElementCreated));
+otSubscriber.on('videoEnabled', (_e) => void ((): typeof _e => subscriberEvents.videoEnabled));
+otSubscriber.on('videoDisabled', (_e) => void ((): typeof _e => subscriberEvents.videoDisabled));
+otSubscriber.on('audioBlocked', (_e) => void ((): typeof _e => subscriberEvents.audioBlocked));
