@@ -152,8 +152,14 @@ describe('an OpenTok app on /sdk/opentok.js in Chromium', () => {
         name: other.name,
       });
       expect(widget!.classes).not.toContain('OT_loading');
-      await me.sees('connectionCreated', { data: me.name, mine: true });
       await me.sees('connectionCreated', { data: other.name, mine: false });
+      expect(await me.entries('connectionCreated')).toEqual([
+        { what: 'connectionCreated', data: me.name, mine: true },
+        { what: 'connectionCreated', data: other.name, mine: false },
+      ]);
+      expect(await me.entries('subscriberVideoElementCreated')).toEqual([
+        { what: 'subscriberVideoElementCreated', name: other.name },
+      ]);
       expect(await me.entries('sessionConnected')).toEqual([
         { what: 'sessionConnected', type: 'sessionConnected', targetIsSession: true },
       ]);

@@ -1,11 +1,14 @@
 export { OT, OTGlobal, type Device, type ExceptionEvent } from './ot.js';
+export { Session } from './session.js';
 export {
-  Session,
   UNTYPED_SIGNAL,
   type SessionEvents,
   type SignalEvent,
   type Capabilities,
-} from './session.js';
+  type StreamRef,
+  type ConnectionRef,
+  type PublisherRef,
+} from './session-types.js';
 export { Publisher, type PublisherEvents, type PublisherProperties } from './publisher.js';
 export { Subscriber, type SubscriberEvents, type SubscriberProperties } from './subscriber.js';
 export { Connection, Stream } from './model.js';

@@ -4,60 +4,27 @@ import {
   TetherError,
   type ErrorCode,
   type ConnectionInfo,
-  type Role,
   type SignalEvent as TetherSignal,
   type StreamInfo,
 } from '@tether/client';
 import { OTError, once, promiseOf, toOTError, type Callback } from './errors.js';
-import { makeEvent, type EventOf } from './events.js';
-import { Connection, Stream } from './model.js';
+import { makeEvent } from './events.js';
+import type { Connection, Stream } from './model.js';
 import { Publisher, type PublisherProperties } from './publisher.js';
+import { Registry } from './registry.js';
+import {
+  UNTYPED_SIGNAL,
+  capabilitiesOf,
+  type Capabilities,
+  type ConnectionRef,
+  type ExceptionSink,
+  type PublisherRef,
+  type SessionEvents,
+  type SignalEvent,
+  type StreamRef,
+} from './session-types.js';
 import { Subscriber, type SubscriberProperties } from './subscriber.js';
 import { SessionUnsupported } from './unsupported.js';
-
-/** OpenTok allows a signal without a type; Tether's signals always have one: this one, which OpenTok apps cannot listen to by name. */
-export const UNTYPED_SIGNAL = '~';
-
-export type SignalEvent = EventOf<
-  'signal' | `signal:${string}`,
-  Session,
-  { type: string; data: string; from: Connection | null }
->;
-
-export interface SessionEvents {
-  sessionConnected: EventOf<'sessionConnected', Session, { connections: Connection[]; streams: Stream[] }>;
-  sessionReconnecting: EventOf<'sessionReconnecting', Session>;
-  sessionReconnected: EventOf<'sessionReconnected', Session>;
-  sessionDisconnected: EventOf<'sessionDisconnected', Session, { reason: string }>;
-  connectionCreated: EventOf<'connectionCreated', Session, { connection: Connection }>;
-  connectionDestroyed: EventOf<'connectionDestroyed', Session, { connection: Connection; reason: string }>;
-  streamCreated: EventOf<'streamCreated', Session, { stream: Stream }>;
-  streamDestroyed: EventOf<'streamDestroyed', Session, { stream: Stream; reason: string }>;
-  streamPropertyChanged: EventOf<
-    'streamPropertyChanged',
-    Session,
-    { stream: Stream; changedProperty: 'hasAudio' | 'hasVideo'; oldValue: boolean; newValue: boolean }
-  >;
-  signal: SignalEvent;
-  archiveStarted: EventOf<'archiveStarted', Session, { id: string; name: string }>;
-  archiveStopped: EventOf<'archiveStopped', Session, { id: string; name: string }>;
-}
-
-/** A stream, connection or publisher as an application passes it back: OpenTok's own types fit too. */
-export type PublisherRef = Pick<Publisher, 'accessAllowed'>;
-export type StreamRef = Pick<Stream, 'streamId'>;
-export type ConnectionRef = Pick<Connection, 'connectionId'>;
-
-export interface Capabilities {
-  forceDisconnect: number;
-  forceUnpublish: number;
-  forceMute: number;
-  publish: number;
-  subscribe: number;
-}
-
-/** Where a session reports what is not one call's error (OT.on('exception')). */
-export type ExceptionSink = (code: number, message: string, title: string) => void;
 
 /**
  * OpenTok's Session over the client SDK's: translates calls, events and errors, and keeps one
@@ -70,8 +37,7 @@ export class Session extends SessionUnsupported<SessionEvents> {
   capabilities: Capabilities = capabilitiesOf(undefined);
   /** @internal */
   readonly tether: TetherSession;
-  private readonly connections = new Map<string, Connection>();
-  private readonly streams = new Map<string, Stream>();
+  private readonly registry = new Registry();
   private readonly publishers = new Map<string, Publisher>();
   private readonly subscribers = new Set<Subscriber>();
 
@@ -214,7 +180,7 @@ export class Session extends SessionUnsupported<SessionEvents> {
   ): Subscriber {
     if (typeof target === 'function') [callback, target] = [target, undefined];
     if (typeof properties === 'function') [callback, properties] = [properties, undefined];
-    const known = this.streams.get(stream.streamId);
+    const known = this.registry.knownStream(stream.streamId);
     if (!known)
       throw new OTError('OT_NOT_FOUND', `subscribe(): no stream ${stream.streamId} in this session`);
     const subscriber = new Subscriber(this, known, target, properties ?? {});
@@ -269,12 +235,7 @@ export class Session extends SessionUnsupported<SessionEvents> {
 
   /** @internal The one Stream object of this stream. */
   streamFor(info: StreamInfo): Stream {
-    let stream = this.streams.get(info.streamId);
-    if (!stream) {
-      stream = new Stream(info, this.connectionFor(info.connectionId));
-      this.streams.set(info.streamId, stream);
-    }
-    return stream;
+    return this.registry.stream(info);
   }
 
   /** @internal A publisher of this session got a stream, or lost it. */
@@ -289,12 +250,7 @@ export class Session extends SessionUnsupported<SessionEvents> {
   }
 
   private connectionFor(id: string, info?: ConnectionInfo): Connection {
-    let c = this.connections.get(id);
-    if (!c) {
-      c = new Connection(info ?? { connectionId: id, data: '', creationTime: 0 });
-      this.connections.set(id, c);
-    }
-    return c;
+    return this.registry.connection(id, info);
   }
 
   private isMine(connectionId: string): boolean {
@@ -319,8 +275,7 @@ export class Session extends SessionUnsupported<SessionEvents> {
   private wire(): void {
     const t = this.tether;
     t.on('sessionConnected', ({ connection }) => {
-      this.connections.clear();
-      this.streams.clear();
+      this.registry.clear();
       this.connection = this.connectionFor(connection.connectionId, connection);
       this.capabilities = capabilitiesOf(t.role);
       // OpenTok's (deprecated) lists of who and what was there; connectionCreated / streamCreated follow for each.
@@ -355,7 +310,7 @@ export class Session extends SessionUnsupported<SessionEvents> {
     });
     t.on('connectionDestroyed', ({ connection, reason }) => {
       const c = this.connectionFor(connection.connectionId, connection);
-      this.connections.delete(connection.connectionId);
+      this.registry.forgetConnection(connection.connectionId);
       this.dispatch(makeEvent('connectionDestroyed', this, { connection: c, reason }));
     });
     t.on('streamCreated', ({ stream }) => {
@@ -364,7 +319,7 @@ export class Session extends SessionUnsupported<SessionEvents> {
     });
     t.on('streamDestroyed', ({ stream: info, reason }) => {
       const stream = this.streamFor(info);
-      this.streams.delete(info.streamId);
+      this.registry.forgetStream(info.streamId);
       if (this.isMine(info.connectionId)) return;
       const event = this.dispatch(makeEvent('streamDestroyed', this, { stream, reason }, true));
       if (event.isDefaultPrevented())
@@ -401,16 +356,4 @@ export class Session extends SessionUnsupported<SessionEvents> {
     this.dispatch(event, 'signal');
     if (!untyped) this.dispatch(event);
   }
-}
-
-function capabilitiesOf(role: Role | undefined): Capabilities {
-  const moderator = role === 'moderator' ? 1 : 0;
-  const publisher = role === 'publisher' || role === 'moderator' ? 1 : 0;
-  return {
-    forceDisconnect: moderator,
-    forceUnpublish: moderator,
-    forceMute: 0,
-    publish: publisher,
-    subscribe: role ? 1 : 0,
-  };
 }
