@@ -73,15 +73,32 @@ export class Widget {
     name.className = 'OT_name OT_edge-bar-item';
     name.textContent = props.name ?? '';
     bar.append(name);
+    // OpenTok's stylesheet is not shipped: just enough inline style for a readable default.
+    Object.assign(bar.style, {
+      position: 'absolute',
+      left: '0',
+      right: '0',
+      bottom: '0',
+      padding: '2px 6px',
+      font: '12px sans-serif',
+      color: '#fff',
+      background: 'rgba(0, 0, 0, 0.45)',
+      pointerEvents: 'none',
+      display: props.name ? 'block' : 'none',
+    });
     const loading = document.createElement('div');
     loading.className = 'OT_video-loading';
+    Object.assign(loading.style, { position: 'absolute', inset: '0', background: '#222' });
     el.append(container, bar, loading);
     if (kind === 'publisher') {
       this.archiving = document.createElement('div');
       this.archiving.className = 'OT_archiving OT_archiving-off';
       el.append(this.archiving);
     }
-    video.addEventListener('playing', () => el.classList.remove('OT_loading'));
+    video.addEventListener('playing', () => {
+      el.classList.remove('OT_loading');
+      loading.style.display = 'none';
+    });
     insert(el, target, props.insertMode ?? 'replace');
     this.id = el.id;
   }
