@@ -78,7 +78,11 @@ describe('OpenTok API on /sdk/opentok.js in Chromium', () => {
           const w = window as unknown as W;
           const s = (w[n] = w.OT.initSession('key', sid));
           w[`${n}Log`] = [];
-          s.on('streamCreated', (e: any) => w[`${n}Log`].push(['streamCreated', e.stream.name]));
+          w[`${n}Streams`] = [];
+          s.on('streamCreated', (e: any) => {
+            w[`${n}Log`].push(['streamCreated', e.stream.name]);
+            w[`${n}Streams`].push(e.stream);
+          });
           s.on('sessionDisconnected', (e: any) => w[`${n}Log`].push(['sessionDisconnected', e.reason]));
           s.on('connectionDestroyed', (e: any) => w[`${n}Log`].push(['connectionDestroyed', e.reason]));
           s.connect(tok, (err: any) => resolve(err ? { name: err.name, code: err.code } : null));
@@ -364,6 +368,79 @@ describe('OpenTok API on /sdk/opentok.js in Chromium', () => {
       return ctx.calls;
     });
     expect(calls).toEqual([['signal:x', true, false, false], 'once', ['signal:x', true, false, false]]);
+    expect(pageErrors).toEqual([]);
+  }, 30_000);
+
+  it('cancelling sessionDisconnected keeps the subscribers’ elements, cancelling a publisher’s streamDestroyed keeps the publisher', async () => {
+    expect(await connect(a, 'host', 'publisher')).toBeNull();
+    const published = await a.evaluate(
+      () =>
+        new Promise((resolve) => {
+          const w = window as unknown as W;
+          w.hal = w.host.publish('box', { name: 'Hal', insertMode: 'append' }, (err: any) =>
+            resolve(err ?? null),
+          );
+          w.hal.on('streamDestroyed', (e: any) => {
+            w.halLog = [e.reason, e.cancelable];
+            e.preventDefault();
+          });
+          w.hal.on('destroyed', () => w.halLog.push('destroyed'));
+        }),
+    );
+    expect(published).toBeNull();
+    expect(await connect(b, 'watcher', 'subscriber')).toBeNull();
+    await eventually('watcher to play Hal', () =>
+      b
+        .evaluate(() => {
+          const w = window as unknown as W;
+          return !!w.watcherSub && w.watcherSubErr === null;
+        })
+        .then(async (ok) => {
+          if (ok) return true;
+          await b.evaluate(() => {
+            const w = window as unknown as W;
+            if (w.watcherSub) return;
+            const stream = w.watcherStreams?.[0];
+            if (stream)
+              w.watcherSub = w.watcher.subscribe(
+                stream,
+                'box',
+                { insertMode: 'append' },
+                (err: any) => (w.watcherSubErr = err ?? null),
+              );
+          });
+          return false;
+        }),
+    );
+    const kept = await b.evaluate(async () => {
+      const w = window as unknown as W;
+      const el = w.watcherSub.element;
+      w.watcher.on('sessionDisconnected', (e: any) => e.preventDefault());
+      const destroyed = new Promise((r) => w.watcherSub.once('destroyed', (e: any) => r(e.reason)));
+      w.watcher.disconnect();
+      const reason = await destroyed;
+      await new Promise((r) => setTimeout(r, 100));
+      return { reason, inPage: document.contains(el) };
+    });
+    expect(kept).toEqual({ reason: 'clientDisconnected', inPage: true });
+
+    const publisherKept = await a.evaluate(async () => {
+      const w = window as unknown as W;
+      const el = w.hal.element;
+      w.host.unpublish(w.hal);
+      await new Promise((r) => setTimeout(r, 300));
+      const afterUnpublish = {
+        log: [...w.halLog],
+        inPage: document.contains(el),
+        stream: w.hal.stream ?? null,
+      };
+      w.hal.destroy();
+      return { afterUnpublish, afterDestroy: { log: w.halLog, inPage: document.contains(el) } };
+    });
+    expect(publisherKept).toEqual({
+      afterUnpublish: { log: ['clientDisconnected', true], inPage: true, stream: null },
+      afterDestroy: { log: ['clientDisconnected', true, 'destroyed'], inPage: false },
+    });
     expect(pageErrors).toEqual([]);
   }, 30_000);
 });

@@ -98,11 +98,6 @@ export class OTEventEmitter<Events extends object> {
     return event;
   }
 
-  /** @internal */
-  hasListeners(type: string): boolean {
-    return (this.listeners.get(type)?.length ?? 0) > 0;
-  }
-
   private add(
     name: string | object,
     fn: Handler | object | undefined,
