@@ -1,6 +1,6 @@
 import { ERRORS, TetherError, type ErrorCode } from '@tether/client';
 import { describe, expect, it } from 'vitest';
-import { ERROR_MAP, OP_CODES, OT_ERRORS, OTError, toOTError } from './errors.js';
+import { ERROR_MAP, OP_CODES, OT_ERRORS, OTError, once, promiseOf, toOTError } from './errors.js';
 
 describe('the Tether → OpenTok error table', () => {
   it('maps every client-facing Tether error code (all but the HTTP API’s) to an OpenTok name', () => {
@@ -45,5 +45,33 @@ describe('the Tether → OpenTok error table', () => {
     const other = toOTError(new Error('boom'));
     expect([other.name, other.code, other.message]).toEqual(['OT_INTERNAL_ERROR', 2000, 'boom']);
     expect(toOTError(e)).toBe(e);
+  });
+
+  it('calls a completion handler at most once, error-first, and turns it into a promise for .promise forms', async () => {
+    const calls: unknown[][] = [];
+    const cb = once((...args: unknown[]) => calls.push(args));
+    cb();
+    cb(new OTError('OT_NOT_CONNECTED', 'late'));
+    expect(calls).toEqual([[]]);
+    const failed = once((err) => calls.push([err?.name]));
+    failed(new OTError('OT_NOT_CONNECTED', 'x'));
+    failed();
+    expect(calls).toEqual([[], ['OT_NOT_CONNECTED']]);
+    once(undefined)(); // no handler given: nothing to call
+    await expect(
+      promiseOf(
+        (done) => done(),
+        () => 'value',
+      ),
+    ).resolves.toBe('value');
+    await expect(
+      promiseOf(
+        (done) => done(new OTError('OT_NOT_FOUND', 'gone')),
+        () => 'value',
+      ),
+    ).rejects.toMatchObject({
+      name: 'OT_NOT_FOUND',
+      code: 1112,
+    });
   });
 });
