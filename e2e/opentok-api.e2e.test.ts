@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createSessionId, createToken } from '@tether/auth';
 import { startServer, type TetherServer } from '@tether/server';
-import type { Page } from 'playwright-core';
+import { chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchDevice, requireChromium, type Device } from './browser.js';
+import { CHROMIUM, launchDevice, requireChromium, type Device } from './browser.js';
 import { eventually } from './demo-page.js';
 import { AppServer } from './opentok-page.js';
 
@@ -30,6 +30,7 @@ describe('OpenTok API on /sdk/opentok.js in Chromium', () => {
   let a: Page;
   let b: Page;
   let sessionId: string;
+  let blankUrl: string;
   const pageErrors: string[] = [];
 
   const token = (role: Role, data: string) => createToken({ ...server.devProject!, sessionId, role, data });
@@ -48,11 +49,11 @@ describe('OpenTok API on /sdk/opentok.js in Chromium', () => {
     });
     sessionId = createSessionId({ ...server.devProject!, mediaMode: 'routed' });
     app = await AppServer.start();
-    const url = app.page(
+    const url = (blankUrl = app.page(
       '/blank.html',
       `<!doctype html><html><head><script src="${server.url}/sdk/opentok.js"></script></head>` +
         `<body><div id="box"><div id="target"></div></div></body></html>`,
-    );
+    ));
     device = await launchDevice({ viewport: { width: 1000, height: 700 } });
     a = device.page;
     b = await device.context.newPage();
@@ -442,5 +443,39 @@ describe('OpenTok API on /sdk/opentok.js in Chromium', () => {
       afterDestroy: { log: ['clientDisconnected', true, 'destroyed'], inPage: false },
     });
     expect(pageErrors).toEqual([]);
+  }, 30_000);
+
+  it('a camera the user refuses: accessDenied, and the callback gets OT_USER_MEDIA_ACCESS_DENIED (1500), once', async () => {
+    // Without the fake UI, headless Chromium refuses the camera as a user clicking "Block" does.
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--use-fake-device-for-media-stream'],
+    });
+    try {
+      const page = await (await browser.newContext()).newPage();
+      await page.goto(blankUrl);
+      const seen = await page.evaluate(
+        () =>
+          new Promise((resolve) => {
+            const OT = (window as unknown as W).OT;
+            const events: string[] = [];
+            const errors: unknown[] = [];
+            const publisher = OT.initPublisher('box', { insertMode: 'append' }, (err: any) => {
+              errors.push({ name: err?.name, code: err?.code });
+              setTimeout(() => resolve({ events, errors, accessAllowed: publisher.accessAllowed }), 200);
+            });
+            publisher.on('accessDenied', () => events.push('accessDenied'));
+            publisher.on('accessAllowed', () => events.push('accessAllowed'));
+          }),
+      );
+      expect(seen).toEqual({
+        events: ['accessDenied'],
+        errors: [{ name: 'OT_USER_MEDIA_ACCESS_DENIED', code: 1500 }],
+        accessAllowed: false,
+      });
+    } finally {
+      await browser.close();
+    }
   }, 30_000);
 });
