@@ -390,29 +390,22 @@ describe('OpenTok API on /sdk/opentok.js in Chromium', () => {
     );
     expect(published).toBeNull();
     expect(await connect(b, 'watcher', 'subscriber')).toBeNull();
-    await eventually('watcher to play Hal', () =>
-      b
-        .evaluate(() => {
+    await eventually('watcher to see Hal’s stream', () =>
+      b.evaluate(() => (window as unknown as W).watcherStreams.length === 1),
+    );
+    const subscribed = await b.evaluate(
+      () =>
+        new Promise((resolve) => {
           const w = window as unknown as W;
-          return !!w.watcherSub && w.watcherSubErr === null;
-        })
-        .then(async (ok) => {
-          if (ok) return true;
-          await b.evaluate(() => {
-            const w = window as unknown as W;
-            if (w.watcherSub) return;
-            const stream = w.watcherStreams?.[0];
-            if (stream)
-              w.watcherSub = w.watcher.subscribe(
-                stream,
-                'box',
-                { insertMode: 'append' },
-                (err: any) => (w.watcherSubErr = err ?? null),
-              );
-          });
-          return false;
+          w.watcherSub = w.watcher.subscribe(
+            w.watcherStreams[0],
+            'box',
+            { insertMode: 'append' },
+            (err: any) => resolve(err ?? null),
+          );
         }),
     );
+    expect(subscribed).toBeNull();
     const kept = await b.evaluate(async () => {
       const w = window as unknown as W;
       const el = w.watcherSub.element;
