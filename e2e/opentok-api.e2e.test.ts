@@ -438,6 +438,53 @@ describe('OpenTok API on /sdk/opentok.js in Chromium', () => {
     expect(pageErrors).toEqual([]);
   }, 30_000);
 
+  it('shares a screen with videoSource: "screen": others get a stream of videoType screen and play it', async () => {
+    const capability = await a.evaluate(() => (window as unknown as W).OT.checkScreenSharingCapability());
+    expect(capability).toMatchObject({ supported: true, supportedSources: { screen: true } });
+    await b.evaluate(() => {
+      const w = window as unknown as W;
+      w.screens = [];
+      w.viewer.on('streamCreated', (e: any) => {
+        if (e.stream.videoType !== 'screen') return;
+        w.screens.push(e.stream.name);
+        w.screenSub = w.viewer.subscribe(
+          e.stream,
+          'box',
+          { insertMode: 'append' },
+          (err: any) => (w.screenErr = err ?? null),
+        );
+      });
+    });
+    const published = await a.evaluate(
+      () =>
+        new Promise((resolve) => {
+          const w = window as unknown as W;
+          const screen = w.OT.initPublisher('box', {
+            videoSource: 'screen',
+            audioSource: null,
+            name: 'Slides',
+            insertMode: 'append',
+          });
+          w.mod.publish(screen, (err: any) =>
+            resolve({
+              err: err ?? null,
+              videoType: screen.stream?.videoType,
+              mirrored: screen.element.classList.contains('OT_mirrored'),
+            }),
+          );
+        }),
+    );
+    expect(published).toEqual({ err: null, videoType: 'screen', mirrored: false });
+    await eventually('the viewer to play the shared screen', () =>
+      b.evaluate(() => {
+        const w = window as unknown as W;
+        const video = w.screenSub?.element?.querySelector('video');
+        return w.screenErr === null && video?.videoWidth > 0;
+      }),
+    );
+    expect(await b.evaluate(() => (window as unknown as W).screens)).toEqual(['Slides']);
+  }, 30_000);
+
   it('a camera the user refuses: accessDenied, and the callback gets OT_USER_MEDIA_ACCESS_DENIED (1500), once', async () => {
     // Without the fake UI, headless Chromium refuses the camera as a user clicking "Block" does.
     const browser = await chromium.launch({

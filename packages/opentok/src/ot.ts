@@ -14,6 +14,14 @@ export interface Device {
   label: string;
 }
 
+export interface ScreenSharingCapability {
+  supported: boolean;
+  extensionRequired: string | undefined;
+  extensionInstalled: boolean;
+  extensionRegistered: boolean;
+  supportedSources: { screen: boolean; window: boolean; application: boolean; browser: boolean };
+}
+
 /** OpenTok's log levels (OT.setLogLevel). */
 const LEVELS = { NONE: 0, ERROR: 1, WARN: 2, INFO: 3, LOG: 4, DEBUG: 5 } as const;
 
@@ -93,6 +101,22 @@ export class OTGlobal extends OTUnsupported<{ exception: ExceptionEvent }> {
   /** getUserMedia with OpenTok's publisher properties (audioSource, videoSource, resolution…). */
   getUserMedia(properties: PublisherProperties = {}): Promise<MediaStream> {
     return acquire(properties);
+  }
+
+  /** Screens, windows and tabs are shared with the browser's getDisplayMedia (no extension). */
+  checkScreenSharingCapability(
+    callback?: (response: ScreenSharingCapability) => void,
+  ): Promise<ScreenSharingCapability> {
+    const supported = typeof globalThis.navigator?.mediaDevices?.getDisplayMedia === 'function';
+    const response: ScreenSharingCapability = {
+      supported,
+      extensionRequired: undefined,
+      extensionInstalled: false,
+      extensionRegistered: false,
+      supportedSources: { screen: supported, window: supported, application: supported, browser: supported },
+    };
+    callback?.(response);
+    return Promise.resolve(response);
   }
 
   /** Tether's media is VP8 video and Opus audio. */

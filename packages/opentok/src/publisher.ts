@@ -53,7 +53,8 @@ export class Publisher extends PublisherUnsupported<PublisherEvents> {
     const done = once(callback);
     this.audioOn = props.publishAudio ?? true;
     this.videoOn = props.publishVideo ?? true;
-    this.widget = new Widget('publisher', target, props);
+    // A shared screen is shown as it is, not mirrored like a camera.
+    this.widget = new Widget('publisher', target, isScreen(props) ? { mirror: false, ...props } : props);
     this.media = acquire(props).then(
       (ms) => {
         if (this.destroyedAlready) {
@@ -162,6 +163,7 @@ export class Publisher extends PublisherUnsupported<PublisherEvents> {
       name: this.props.name ?? '',
       audio: this.audioOn,
       video: this.videoOn,
+      videoType: isScreen(this.props) ? 'screen' : 'camera',
     });
     this.tether = tp;
     tp.on('streamCreated', ({ stream }) => {
@@ -233,10 +235,22 @@ export class Publisher extends PublisherUnsupported<PublisherEvents> {
 }
 
 /** getUserMedia with OpenTok's publisher properties. */
+/** OpenTok's `videoSource` values that share a screen, a window or a tab instead of a camera. */
+const SCREEN_SOURCES = new Set(['screen', 'window', 'application', 'browser']);
+
+export function isScreen(props: PublisherProperties): boolean {
+  return typeof props.videoSource === 'string' && SCREEN_SOURCES.has(props.videoSource);
+}
+
 export async function acquire(props: PublisherProperties): Promise<MediaStream> {
   const tracks: MediaStreamTrack[] = [];
+  const media = globalThis.navigator?.mediaDevices;
+  if (!media)
+    throw new OTError('OT_NOT_SUPPORTED', 'this page has no getUserMedia (it needs https or localhost)');
+  const screen = isScreen(props);
+  if (screen) tracks.push(...(await media.getDisplayMedia({ video: true })).getVideoTracks());
   const audio = source(props.audioSource, tracks);
-  let video = source(props.videoSource, tracks);
+  let video = screen ? false : source(props.videoSource, tracks);
   if (typeof video === 'object') {
     if (props.resolution) {
       const [w, h] = props.resolution.split('x').map(Number);
@@ -246,9 +260,6 @@ export async function acquire(props: PublisherProperties): Promise<MediaStream> 
     if (props.facingMode) video = { ...video, facingMode: props.facingMode };
   }
   if (audio === false && video === false) return new MediaStream(tracks);
-  const media = globalThis.navigator?.mediaDevices;
-  if (!media)
-    throw new OTError('OT_NOT_SUPPORTED', 'this page has no getUserMedia (it needs https or localhost)');
   const ms = await media.getUserMedia({ audio, video });
   return new MediaStream([...tracks, ...ms.getTracks()]);
 }

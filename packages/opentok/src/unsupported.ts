@@ -158,13 +158,6 @@ export class SubscriberUnsupported<Events extends object> extends WidgetUnsuppor
 
 /** OpenTok's global functions the facade does not support. */
 export class OTUnsupported<Events extends object> extends OTEventEmitter<Events> {
-  checkScreenSharingCapability(
-    callback?: (response: { supported: boolean; supportedSources: object }) => void,
-  ): Promise<{ supported: boolean; supportedSources: object }> {
-    const response = { supported: false, supportedSources: {} };
-    callback?.(response);
-    return Promise.resolve(response);
-  }
   readonly hasMediaProcessorSupport: {
     (mediaType?: 'audio' | 'video' | 'both'): boolean;
     promise: (mediaType?: 'audio' | 'video' | 'both') => Promise<boolean>;
