@@ -33,7 +33,7 @@ function serverUrl(): string {
   const script =
     typeof document !== 'undefined' ? (document.currentScript as HTMLScriptElement | null) : null;
   if (script?.src) return new URL(script.src).origin;
-  return globalThis.location?.origin ?? 'http://localhost:4000';
+  return globalThis.location?.origin ?? '';
 }
 
 /** The global `OT`: OpenTok's entry points over Tether's client SDK. */
