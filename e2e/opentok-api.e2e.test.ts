@@ -292,13 +292,15 @@ describe('OpenTok API on /sdk/opentok.js in Chromium', () => {
           const w = window as unknown as W;
           const s = w.OT.initSession('key', 'x');
           let calls = 0;
-          s.publish('box', { insertMode: 'append' }, (err: any) => {
+          // The callback may use what publish() returned: it is called after it returns.
+          const publisher = s.publish('box', { insertMode: 'append' }, (err: any) => {
             calls++;
-            setTimeout(() => resolve({ name: err.name, code: err.code, calls }), 200);
+            const returned = publisher !== undefined;
+            setTimeout(() => resolve({ name: err.name, code: err.code, calls, returned }), 200);
           });
         }),
     );
-    expect(early).toEqual({ name: 'OT_NOT_CONNECTED', code: 1010, calls: 1 });
+    expect(early).toEqual({ name: 'OT_NOT_CONNECTED', code: 1010, calls: 1, returned: true });
     expect(await connect(b, 'viewer', 'subscriber')).toBeNull();
     const denied = await b.evaluate(
       () =>

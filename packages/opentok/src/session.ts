@@ -122,12 +122,12 @@ export class Session extends SessionUnsupported<SessionEvents> {
       publisher = new Publisher(what, props);
     }
     if (this.tether.state !== 'connected') {
-      done(
-        new OTError(
-          'OT_NOT_CONNECTED',
-          'publish() before the session is connected: call it in the connect callback',
-        ),
+      const error = new OTError(
+        'OT_NOT_CONNECTED',
+        'publish() before the session is connected: call it in the connect callback',
       );
+      // Never before publish() has returned the publisher the callback may refer to.
+      queueMicrotask(() => done(error));
       return publisher;
     }
     publisher.publishTo(this).then(
