@@ -38,6 +38,8 @@ export class Subscriber extends SubscriberUnsupported<SubscriberEvents> {
   private videoOn: boolean;
   private audioOn: boolean;
   private videoElementSent = false;
+  /** Between a `disconnected` and the `connected` that ends it. */
+  private interrupted = false;
 
   constructor(
     private readonly session: Session,
@@ -125,7 +127,9 @@ export class Subscriber extends SubscriberUnsupported<SubscriberEvents> {
     this.session.tether.subscribe(stream.info).then(
       (ts) => {
         if (this.ended) {
+          // The application unsubscribed while this was on its way: it subscribed, and is ended.
           this.session.tether.unsubscribe(ts);
+          done();
           return;
         }
         this.attach(ts);
@@ -154,8 +158,21 @@ export class Subscriber extends SubscriberUnsupported<SubscriberEvents> {
   private attach(ts: TetherSubscriber): void {
     this.tether = ts;
     ts.on('track', () => this.render());
-    ts.on('disconnected', () => this.dispatch(makeEvent('disconnected', this, {})));
-    ts.on('connected', () => this.dispatch(makeEvent('connected', this, {})));
+    ts.on('disconnected', () => {
+      if (this.interrupted) return;
+      this.interrupted = true;
+      this.dispatch(makeEvent('disconnected', this, {}));
+    });
+    const resumed = () => {
+      if (!this.interrupted) return;
+      this.interrupted = false;
+      this.dispatch(makeEvent('connected', this, {}));
+    };
+    ts.on('connected', resumed);
+    // Given up and subscribed again (a new peer): playing again is the end of the interruption too.
+    ts.on('stateChanged', ({ state }) => {
+      if (state === 'playing') resumed();
+    });
     ts.on('destroyed', ({ reason }) => this.end(reason));
     this.render();
   }
