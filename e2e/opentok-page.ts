@@ -114,6 +114,9 @@ publisher.on({
   streamCreated: function (event) {
     record('published', { name: event.stream.name });
   },
+  streamDestroyed: function (event) {
+    record('unpublished', { name: event.stream.name, reason: event.reason });
+  },
 });
 
 // The page's "Join" button.
