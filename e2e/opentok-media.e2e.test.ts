@@ -82,8 +82,8 @@ describe('an OpenTok app when media outlasts its window', () => {
       [alice, bob],
       [bob, alice],
     ] as const) {
-      await me.sees('subscribed', { name: other.name });
-      await me.videoPlays('#subscribers .OT_subscriber');
+      await me.sees('subscribed', { name: other.name }, 1, 30_000);
+      await me.videoPlays('#subscribers .OT_subscriber', 30_000);
     }
   }, 90_000);
 
