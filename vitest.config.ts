@@ -13,6 +13,7 @@ export default defineConfig({
       '@tether/server-sdk': src('server-sdk'),
       '@tether/server': src('server'),
       '@tether/client': src('client'),
+      '@tether/opentok': src('opentok'),
       '@tether/testkit': src('testkit'),
     },
   },

@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 const demo = {
   dir: fileURLToPath(new URL('../apps/demo', import.meta.url)),
   sdkDir: fileURLToPath(new URL('../packages/client/dist/browser', import.meta.url)),
+  opentokDir: fileURLToPath(new URL('../packages/opentok/dist/browser', import.meta.url)),
 };
 const PROJECT = { apiKey: 'demo-test', apiSecret: 'demo-test-secret-0123456789abcdef' };
 
@@ -64,6 +65,25 @@ describe('demo routes', () => {
     });
     expect(raw.encoding).toBe('gzip');
     expect(gunzipSync(raw.body).toString()).toMatch(/var Tether=/);
+  });
+
+  it('serves the OpenTok facade at /sdk/opentok.js, and every /sdk/ file readable from any origin (CORS)', async () => {
+    const server = await serve({ demo });
+    const origin = { origin: 'https://app.example' };
+    const ot = await fetch(`${server.url}/sdk/opentok.js`, { headers: origin });
+    expect(ot.status).toBe(200);
+    expect(ot.headers.get('content-type')).toMatch(/^text\/javascript/);
+    expect(ot.headers.get('access-control-allow-origin')).toBe('*');
+    expect(ot.headers.get('cross-origin-resource-policy')).toBe('cross-origin');
+    expect(await ot.text()).toMatch(/\.OT=/);
+    for (const path of ['/sdk/tether.js', '/sdk/tether.esm.js', '/sdk/opentok.js.map'])
+      expect(
+        (await fetch(`${server.url}${path}`, { headers: origin })).headers.get('access-control-allow-origin'),
+      ).toBe('*');
+    // The page itself stays same-origin only.
+    expect(
+      (await fetch(`${server.url}/`, { headers: origin })).headers.get('access-control-allow-origin'),
+    ).toBeNull();
   });
 
   it('hands out a token on the development project: the same session name gives the same session, and the token joins it', async () => {

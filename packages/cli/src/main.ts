@@ -144,6 +144,7 @@ function demoFiles() {
   return {
     dir: fileURLToPath(new URL('../../../apps/demo', import.meta.url)),
     sdkDir: join(dirname(fileURLToPath(import.meta.resolve('@tether/client'))), 'browser'),
+    opentokDir: fileURLToPath(new URL('../../opentok/dist/browser', import.meta.url)),
   };
 }
 

@@ -28,6 +28,7 @@ export {
   type Codec,
   type ErrorCode,
   type Reason,
+  type Role,
   type ConnectionInfo,
   type StreamInfo,
 } from '@tether/protocol';

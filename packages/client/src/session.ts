@@ -19,6 +19,7 @@ import {
   type ErrorCode,
   type PeerConnection,
   type Reason,
+  type Role,
   type ServerEventFrame,
   type ServerFrame,
   type StreamInfo,
@@ -75,6 +76,8 @@ export class Session extends Emitter<SessionEvents> {
   private config: TransportConfig | undefined;
   private mediaMode: 'routed' | 'relayed' = 'routed';
   private token: string | undefined;
+  /** The role the token gave this connection (from the welcome); undefined before a join. */
+  private _role: Role | undefined;
   private secret: string | undefined;
   /** The codec asked for in handshakes, and the one the server chose for this transport. */
   private readonly preferredCodec: Codec;
@@ -142,6 +145,10 @@ export class Session extends Emitter<SessionEvents> {
   /** This client's connection, once connected. */
   get connection(): ConnectionInfo | undefined {
     return this.roster.self;
+  }
+  /** What this connection may do (its token's role), once joined. */
+  get role(): Role | undefined {
+    return this._role;
   }
   /** Every connection in the session, this one included; `reconnecting` marks the ones inside their window. */
   get connections(): PeerConnection[] {
@@ -323,7 +330,8 @@ export class Session extends Emitter<SessionEvents> {
       this.rejoining = false;
       this.setState('connected');
       this.connected();
-      const { role: _role, ...connection } = frame.connection;
+      const { role, ...connection } = frame.connection;
+      this._role = role;
       if (rejoined) {
         this.emit('sessionReconnected', { rejoined: true, connection });
         this.media.rejoined();

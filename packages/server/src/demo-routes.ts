@@ -13,6 +13,8 @@ export interface DemoOptions {
   dir: string;
   /** The browser builds of the client SDK: `tether.js`, `tether.esm.js` (packages/client/dist/browser). */
   sdkDir: string;
+  /** The OpenTok facade's browser build, `opentok.js` (packages/opentok/dist/browser). Default: not served. */
+  opentokDir?: string;
 }
 
 /** The demo's session names, in memory; past this many the oldest name is forgotten (its session id stays valid). */
@@ -52,12 +54,24 @@ export function registerDemoRoutes(
     '/sdk/tether.js.map': join(demo.sdkDir, 'tether.js.map'),
     '/sdk/tether.esm.js': join(demo.sdkDir, 'tether.esm.js'),
     '/sdk/tether.esm.js.map': join(demo.sdkDir, 'tether.esm.js.map'),
+    ...(demo.opentokDir
+      ? {
+          '/sdk/opentok.js': join(demo.opentokDir, 'opentok.js'),
+          '/sdk/opentok.js.map': join(demo.opentokDir, 'opentok.js.map'),
+        }
+      : {}),
   };
   const cache = new FileCache();
   for (const [route, file] of Object.entries(files))
-    app.get(route, (req, reply) =>
-      sendFile(reply, cache, file, /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))),
-    );
+    app.get(route, (req, reply) => {
+      // The SDK is loaded by other origins' pages (an OpenTok app swaps its script URL for ours):
+      // readable cross-origin, for <script crossorigin>, module imports and source maps.
+      if (route.startsWith('/sdk/'))
+        reply
+          .header('access-control-allow-origin', '*')
+          .header('cross-origin-resource-policy', 'cross-origin');
+      return sendFile(reply, cache, file, /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? '')));
+    });
 
   if (!devProject) return; // with real projects, tokens come from the application's back end
   const sessions = new Map<string, string>();
