@@ -11,3 +11,5 @@ export {
 export { createApiToken, verifyApiToken, type CreateApiTokenOptions } from './api-token.js';
 // The SDK's HTTP client validates credentials and reports schema issues the same way.
 export { checkCredentials, describeIssues, type LookupSecret, type VerifyOptions } from './credentials.js';
+// Callbacks to application back ends: the server signs, the server SDK verifies.
+export { callbackSignatureMatches, signCallback } from './callback-signature.js';

@@ -11,6 +11,7 @@ import { createMetrics } from './metrics.js';
 import type { OutboxLimits } from './outbox.js';
 import { Projects, loadOrCreateDevProject, type Project } from './projects.js';
 import { serveSocket } from './socket.js';
+import { Callbacks } from './callbacks/dispatcher.js';
 
 /** Path of the client WebSocket endpoint. */
 export const WS_PATH = '/v1/ws';
@@ -25,6 +26,11 @@ export interface TetherServer {
   readonly hub: Hub;
   readonly http: FastifyInstance;
   readonly log: Logger;
+  /**
+   * Callbacks to the application back ends (README, Callbacks): session monitoring events go
+   * by themselves; `callbacks.emit(payload)` sends others (an archive's status).
+   */
+  readonly callbacks: Callbacks;
   /** Ends every connection with `serverShutdown` and stops listening. */
   close(): Promise<void>;
   /**
@@ -57,7 +63,20 @@ export async function startServer(
   const sendBufferMaxBytes = options.sendBufferMaxBytes ?? defaultSendBufferMaxBytes(outbox);
 
   const engine = options.engine ?? new MemoryEngine();
-  const metrics = createMetrics(() => hub.sizes());
+  const metrics = createMetrics(
+    () => hub.sizes(),
+    () => callbacks.sizes(),
+  );
+  const callbacks: Callbacks = new Callbacks(
+    options.callbacks,
+    (key) => projects.secretFor(key) !== undefined,
+    {
+      secretFor: (key) => projects.secretFor(key),
+      clock,
+      log: log.child({ component: 'callbacks' }),
+      metrics,
+    },
+  );
   const hub: Hub = new Hub({
     clock,
     projects,
@@ -68,6 +87,7 @@ export async function startServer(
     metrics,
     mediaTimeoutMs: options.mediaTimeoutMs ?? DEFAULTS.mediaTimeoutMs,
     engine,
+    callbacks,
   });
 
   const http = Fastify({
@@ -103,6 +123,7 @@ export async function startServer(
     hub,
     http,
     log,
+    callbacks,
     async drain(timeoutMs, progress) {
       const left = await hub.drain(timeoutMs, progress);
       // What has not moved is handed to the other nodes by the engine's graceful leave.
@@ -110,6 +131,7 @@ export async function startServer(
       wss.close();
       await http.close();
       await engine.close();
+      await callbacks.close();
       return left;
     },
     async close() {
@@ -117,7 +139,10 @@ export async function startServer(
       for (const ws of wss.clients) ws.terminate();
       wss.close();
       await http.close();
+      // The byes' events are appended before the engine stops, then sent within the flush timeout.
+      const flushed = callbacks.close();
       await engine.close();
+      await flushed;
     },
   };
 }
