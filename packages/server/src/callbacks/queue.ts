@@ -72,6 +72,8 @@ export class CallbackQueue {
       this.remove(old);
       dropped.push({ item: old, scope: 'server' });
     }
+    // An eviction may have emptied (and forgotten) this project's line.
+    if (this.lines.get(item.apiKey) !== line) this.lines.set(item.apiKey, line);
     line.items.push(item);
     line.bytes += item.bytes;
     this.order.add(item);
