@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CallbackPayload } from '@tether/protocol';
-import { verifyCallback } from '@tether/server-sdk';
 import {
   CallbackReceiver,
   FaultProxy,
@@ -87,13 +86,9 @@ describe('callbacks to an application back end', () => {
       connection: { id: all[0]!.event === 'connectionCreated' ? all[0]!.connection.id : '', data: 'a' },
     });
     // A wrong secret does not verify them.
-    expect(() =>
-      verifyCallback({
-        body: receiver!.received[0]!.body,
-        headers: receiver!.received[0]!.headers,
-        secret: 'x'.repeat(20),
-      }),
-    ).toThrow(/CALLBACK_SIGNATURE_INVALID/);
+    expect(() => receiver!.verify(receiver!.received[0]!, 'x'.repeat(20))).toThrow(
+      /CALLBACK_SIGNATURE_INVALID/,
+    );
     // Nothing was sent twice.
     expect(receiver.received).toHaveLength(6);
   });
@@ -136,8 +131,7 @@ describe('callbacks to an application back end', () => {
     expect(gaps[1]).toBeGreaterThanOrEqual(390);
     expect(gaps[1]).toBeGreaterThan(gaps[0]!);
     // Each attempt is signed on its own and verifies.
-    for (const r of receiver.received)
-      verifyCallback({ body: r.body, headers: r.headers, secret: TEST_PROJECT.apiSecret });
+    for (const r of receiver.received) receiver.verify(r, TEST_PROJECT.apiSecret);
     expect(delivered()).toEqual(['connectionCreated:a']);
     const metrics = await (await fetch(`${t.url}/metrics`)).text();
     expect(metrics).toMatch(/tether_callback_attempts_failed_total\{outcome="retry"\} 2\b/);

@@ -81,9 +81,12 @@ export class CallbackReceiver {
    * what the application saw, in arrival order. Throws if any fails verification.
    */
   delivered(secret: string): CallbackPayload[] {
-    return this.received
-      .filter((r) => r.status >= 200 && r.status < 300)
-      .map((r) => verifyCallback({ body: r.body, headers: r.headers, secret }));
+    return this.received.filter((r) => r.status >= 200 && r.status < 300).map((r) => this.verify(r, secret));
+  }
+
+  /** One request checked with the server SDK's verifyCallback (throws its TetherError). */
+  verify(r: ReceivedCallback, secret: string): CallbackPayload {
+    return verifyCallback({ body: r.body, headers: r.headers, secret });
   }
 
   close(): Promise<void> {
