@@ -93,6 +93,25 @@ describe('callbacks to an application back end', () => {
     expect(receiver.received).toHaveLength(6);
   });
 
+  it('a force-disconnect asked twice at once ends the connection once: one callback', async () => {
+    receiver = await CallbackReceiver.start();
+    t = await start({ url: receiver.url });
+    const sessionId = await t.createSession();
+    const a = await t.join(sessionId, { data: 'a' });
+    await waitFor(() => delivered().length === 1, 'created');
+    const id = a.connection!.connectionId;
+    await Promise.allSettled([t.api.forceDisconnect(sessionId, id), t.api.forceDisconnect(sessionId, id)]);
+    await waitFor(() => delivered().length === 2, 'destroyed');
+    // Another event after it: had a second end been queued, it would have arrived before this one.
+    await t.join(sessionId, { data: 'b' });
+    await waitFor(() => delivered().length === 3, 'b created');
+    expect(delivered()).toEqual([
+      'connectionCreated:a',
+      'connectionDestroyed:a:forceDisconnected',
+      'connectionCreated:b',
+    ]);
+  });
+
   it('a client whose network dies: no callback while it is away, networkDisconnected for its stream and itself at the window end', async () => {
     receiver = await CallbackReceiver.start();
     t = await start({ url: receiver.url });

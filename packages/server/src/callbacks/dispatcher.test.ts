@@ -155,6 +155,24 @@ describe('callback delivery', () => {
     expect(h.callbacks.emit(payload('p'))).toBe(true);
   });
 
+  it('sends the end of a connection or stream once, even when a race appended it twice', async () => {
+    const h = harness({}, () => ({ kind: 'delivered', status: 200 }));
+    const end = (id: string): CallbackPayload => ({
+      id,
+      event: 'connectionDestroyed',
+      apiKey: 'p',
+      sessionId: 's',
+      timestamp: 1,
+      connection: { id: 'conn-1', data: '', createdAt: 1 },
+      reason: 'forceDisconnected',
+    });
+    h.callbacks.after(Promise.resolve(), [end('first')]);
+    h.callbacks.after(Promise.resolve(), [end('second')]);
+    await settle();
+    await settle();
+    expect(h.attempts.map((a) => a.id)).toEqual(['first']);
+  });
+
   it('sends session events only once their append succeeded', async () => {
     const h = harness({}, () => ({ kind: 'delivered', status: 200 }));
     const ok = payload();

@@ -47,6 +47,9 @@ const DROP_BY_SCOPE: Record<DropScope, DropReason> = {
   server: 'serverQueueFull',
 };
 
+/** Connections and streams whose end was reported lately: a second end appended in a race is not sent again. */
+const ENDED_REMEMBERED = 10_000;
+
 /** A receiver down under load drops many: one log line per project and reason per this long, with the count. */
 const DROP_LOG_INTERVAL_MS = 10_000;
 
@@ -68,6 +71,8 @@ export class Callbacks {
   private readonly idle: Array<() => void> = [];
   private readonly abort = new AbortController();
   private readonly dropLog = new Map<string, { at: number; count: number }>();
+  /** Insertion-ordered, so the oldest is forgotten first. */
+  private readonly ended = new Set<string>();
   private closed = false;
 
   constructor(
@@ -118,7 +123,7 @@ export class Callbacks {
   after(appended: Promise<void>, payloads: readonly CallbackPayload[]): void {
     const tracked = appended.then(
       () => {
-        for (const payload of payloads) this.enqueue(payload);
+        for (const payload of payloads) if (this.firstEnd(payload)) this.enqueue(payload);
       },
       () => undefined,
     );
@@ -149,6 +154,26 @@ export class Callbacks {
       this.deps.metrics.callbacksDropped.inc({ reason: 'shutdown' }, left.length);
       this.deps.log.warn({ count: left.length }, 'callbacks: not delivered before shutdown');
     }
+  }
+
+  /**
+   * Whether this is the first end of its connection or stream (ids are never reused). Two ends
+   * of one connection can both reach the log when they are appended before the first comes
+   * back from Redis (a force-disconnect asked twice at once): the clients fold the second
+   * away, and so must the callbacks.
+   */
+  private firstEnd(payload: CallbackPayload): boolean {
+    const key =
+      payload.event === 'connectionDestroyed'
+        ? `c ${payload.sessionId} ${payload.connection.id}`
+        : payload.event === 'streamDestroyed'
+          ? `s ${payload.sessionId} ${payload.stream.id}`
+          : undefined;
+    if (key === undefined) return true;
+    if (this.ended.has(key)) return false;
+    this.ended.add(key);
+    if (this.ended.size > ENDED_REMEMBERED) this.ended.delete(this.ended.values().next().value!);
+    return true;
   }
 
   private enqueue(payload: CallbackPayload): void {
