@@ -157,6 +157,18 @@ describe('callbacks to an application back end', () => {
     expect(metrics).toMatch(/tether_callbacks_delivered_total 1\b/);
   });
 
+  it('a receiver that does not answer within the timeout gets the callback again', async () => {
+    receiver = await CallbackReceiver.start({ answer: (n) => (n === 1 ? 'hang' : 204) });
+    t = await start({ url: receiver.url, retry: { timeoutMs: 300, initialDelayMs: 100, jitter: 0 } });
+    const sessionId = await t.createSession();
+    await t.join(sessionId, { data: 'a' });
+    await waitFor(() => delivered().length === 1, 'delivered on the second attempt');
+    const [first, second] = receiver.received;
+    expect(receiver.received.map((r) => r.status)).toEqual([0, 204]);
+    expect(second!.headers['tether-callback-id']).toBe(first!.headers['tether-callback-id']);
+    expect(second!.at - first!.at).toBeGreaterThanOrEqual(390); // the 300 ms timeout, then 100 ms
+  });
+
   it('a receiver that is down: the bounded queue drops the oldest waiting callbacks, counted; the rest arrive when it is back', async () => {
     const port = await CallbackReceiver.freePort();
     t = await start({

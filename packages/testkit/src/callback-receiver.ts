@@ -15,7 +15,8 @@ export interface ReceivedCallback {
 /**
  * An application back end's callback endpoint for tests: a real HTTP server on loopback that
  * records every request and answers with `answer(n)` (n: the 1-based count of requests with
- * that callback id, so "500 twice, then 200" is `(n) => (n <= 2 ? 500 : 200)`). It can stop
+ * that callback id, so "500 twice, then 200" is `(n) => (n <= 2 ? 500 : 200)`; `'hang'` never
+ * answers). It can stop
  * and start again on the same port, as a receiver that is down for a while.
  */
 export class CallbackReceiver {
@@ -25,11 +26,11 @@ export class CallbackReceiver {
 
   private constructor(
     public port: number,
-    public answer: (n: number, id: string) => number,
+    public answer: (n: number, id: string) => number | 'hang',
   ) {}
 
   static async start(
-    opts: { port?: number; answer?: (n: number, id: string) => number } = {},
+    opts: { port?: number; answer?: (n: number, id: string) => number | 'hang' } = {},
   ): Promise<CallbackReceiver> {
     const receiver = new CallbackReceiver(opts.port ?? 0, opts.answer ?? (() => 200));
     await receiver.listen();
@@ -57,9 +58,11 @@ export class CallbackReceiver {
         const id = String(req.headers['tether-callback-id'] ?? '');
         const n = (this.seen.get(id) ?? 0) + 1;
         this.seen.set(id, n);
-        const status = this.answer(n, id);
+        const answer = this.answer(n, id);
+        // 'hang': read, never answered (a receiver stuck past the sender's timeout); status 0.
+        const status = answer === 'hang' ? 0 : answer;
         this.received.push({ at: Date.now(), headers: req.headers, body: Buffer.concat(chunks), status });
-        res.writeHead(status).end();
+        if (answer !== 'hang') res.writeHead(status).end();
       });
     });
     await new Promise<void>((r) => server.listen(this.port, '127.0.0.1', r));
