@@ -220,18 +220,15 @@ export const ERRORS = {
 
   CALLBACK_SIGNATURE_INVALID: {
     num: 4800,
-    message:
-      "No valid tether-signature for the callback's id, timestamp and raw body (or a header is missing). Verify the body as received, not re-serialised, with its project's secret.",
+    message: 'No valid tether-signature on this callback: verify the raw body with the project secret.',
   },
   CALLBACK_TIMESTAMP_STALE: {
     num: 4801,
-    message:
-      "The callback's tether-timestamp is further from now than the tolerance (default 300 s): a replay, or a clock that is off (check NTP).",
+    message: 'The callback was signed outside the tolerance (default 300 s): a replay, or a clock off.',
   },
   CALLBACK_BODY_INVALID: {
     num: 4802,
-    message:
-      'The callback is signed but its body is not a payload this SDK knows (README, Callbacks): upgrade the server SDK if the server is newer.',
+    message: 'The callback body is not a payload this SDK knows: upgrade the server SDK.',
   },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -75,7 +75,7 @@ export function verifyCallback(options: VerifyCallbackOptions): CallbackPayload 
   } catch (err) {
     throw new TetherError('CALLBACK_BODY_INVALID', `not JSON (${(err as Error).message})`);
   }
-  const parsed = callbackPayloadSchema.safeParse(json);
+  const parsed = callbackPayloadSchema().safeParse(json);
   if (!parsed.success) throw new TetherError('CALLBACK_BODY_INVALID', describeIssues(parsed.error.issues));
   if (parsed.data.id !== id)
     throw new TetherError('CALLBACK_BODY_INVALID', `body id ${parsed.data.id} is not the header's ${id}`);

@@ -152,6 +152,8 @@ describe('callbacks to an application back end', () => {
     // Each attempt is signed on its own and verifies.
     for (const r of receiver.received) receiver.verify(r, TEST_PROJECT.apiSecret);
     expect(delivered()).toEqual(['connectionCreated:a']);
+    // The receiver records a request before its answer reaches the server.
+    await waitFor(() => t!.server.callbacks.sizes().queued === 0, 'the queue empty');
     const metrics = await (await fetch(`${t.url}/metrics`)).text();
     expect(metrics).toMatch(/tether_callback_attempts_failed_total\{outcome="retry"\} 2\b/);
     expect(metrics).toMatch(/tether_callbacks_delivered_total 1\b/);
@@ -194,6 +196,8 @@ describe('callbacks to an application back end', () => {
     await waitFor(() => delivered().length === 3, 'the three kept');
     // The one being retried when the queue filled, then the newest: c1..c3 were dropped.
     expect(delivered()).toEqual(['connectionCreated:c0', 'connectionCreated:c4', 'connectionCreated:c5']);
+    // The receiver records a request before its answer reaches the server.
+    await waitFor(() => t!.server.callbacks.sizes().queued === 0, 'the queue empty');
     expect(t.server.callbacks.sizes()).toEqual({ queued: 0, bytes: 0 });
   });
 

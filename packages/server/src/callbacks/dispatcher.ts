@@ -107,7 +107,7 @@ export class Callbacks {
    * payload schema (a bad one is a bug: INVALID_ARGUMENT). False when its project has no URL.
    */
   emit(payload: CallbackPayload): boolean {
-    const parsed = callbackPayloadSchema.safeParse(payload);
+    const parsed = callbackPayloadSchema().safeParse(payload);
     if (!parsed.success)
       throw new TetherError('INVALID_ARGUMENT', `not a callback payload: ${parsed.error.message}`);
     if (!this.enabledFor(payload.apiKey)) return false;
