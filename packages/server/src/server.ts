@@ -130,8 +130,9 @@ export async function startServer(
       for (const ws of wss.clients) ws.terminate();
       wss.close();
       await http.close();
-      await engine.close();
+      // Its events are appended before the engine stops (at most the flush timeout more).
       await callbacks.close();
+      await engine.close();
       return left;
     },
     async close() {
@@ -139,10 +140,9 @@ export async function startServer(
       for (const ws of wss.clients) ws.terminate();
       wss.close();
       await http.close();
-      // The byes' events are appended before the engine stops, then sent within the flush timeout.
-      const flushed = callbacks.close();
+      // The byes' events are appended (the engine still up), then sent within the flush timeout.
+      await callbacks.close();
       await engine.close();
-      await flushed;
     },
   };
 }

@@ -93,6 +93,16 @@ describe('callbacks to an application back end', () => {
     expect(receiver.received).toHaveLength(6);
   });
 
+  it('a server shutting down reports its connections ended (serverShutdown) before it stops', async () => {
+    receiver = await CallbackReceiver.start();
+    t = await start({ url: receiver.url });
+    const sessionId = await t.createSession();
+    await t.join(sessionId, { data: 'a' });
+    await waitFor(() => delivered().length === 1, 'created');
+    await t.server.close();
+    expect(delivered()).toEqual(['connectionCreated:a', 'connectionDestroyed:a:serverShutdown']);
+  });
+
   it('a force-disconnect asked twice at once ends the connection once: one callback', async () => {
     receiver = await CallbackReceiver.start();
     t = await start({ url: receiver.url });
