@@ -206,7 +206,11 @@ export class Callbacks {
       this.done(item);
       return;
     }
-    void this.send(url, item, secret, this.abort.signal).then((outcome) => this.settle(item, n, outcome));
+    // A sender that fails instead of answering an outcome must not stall its project's line.
+    void this.send(url, item, secret, this.abort.signal).then(
+      (outcome) => this.settle(item, n, outcome),
+      (err: unknown) => this.settle(item, n, { kind: 'retry', detail: String(err) }),
+    );
   }
 
   private settle(item: Queued, n: number, outcome: SendOutcome): void {
