@@ -181,6 +181,19 @@ describe('callbacks to an application back end', () => {
     expect(second!.at - first!.at).toBeGreaterThanOrEqual(390); // the 300 ms timeout, then 100 ms
   });
 
+  it('a receiver that refuses a callback (4xx) gets it once: not retried, counted as rejected', async () => {
+    receiver = await CallbackReceiver.start({ answer: () => 401 });
+    t = await start({ url: receiver.url, retry: { initialDelayMs: 50, jitter: 0 } });
+    const sessionId = await t.createSession();
+    await t.join(sessionId, { data: 'a' });
+    await waitFor(() => receiver!.received.length === 1, 'the attempt');
+    // Out of the queue: given up, no retry pending.
+    await waitFor(() => t!.server.callbacks.sizes().queued === 0, 'given up');
+    expect(receiver.received.map((r) => r.status)).toEqual([401]);
+    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    expect(metrics).toMatch(/tether_callbacks_dropped_total\{reason="rejected"\} 1\b/);
+  });
+
   it('a receiver that is down: the bounded queue drops the oldest waiting callbacks, counted; the rest arrive when it is back', async () => {
     const port = await CallbackReceiver.freePort();
     t = await start({
