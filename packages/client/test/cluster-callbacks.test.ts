@@ -86,8 +86,14 @@ describe('callbacks from a cluster of two nodes on Redis', () => {
       'streamDestroyed:a/cam-a:networkDisconnected',
       'connectionDestroyed:a:networkDisconnected',
     ]);
-    // Nothing more arrives (both nodes follow the session: neither sends the other's events).
-    await new Promise((r) => setTimeout(r, 1000));
+    // Node 1 sent exactly its six (b, c, their ends, and a's two) and holds nothing more: it
+    // followed every entry of node 0 too, and queued none of them.
+    const metric = async (name: string) => {
+      const text = await (await fetch(`${n1.url}/metrics`)).text();
+      return Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1]);
+    };
+    await waitFor(async () => (await metric('tether_callbacks_queued')) === 0, 'node 1 idle');
+    expect(await metric('tether_callbacks_delivered_total')).toBe(6);
     expect(receiver.received).toHaveLength(8);
     expect(new Set(receiver.received.map((r) => r.headers['tether-callback-id'])).size).toBe(8);
   }, 60_000);
