@@ -13,3 +13,5 @@ export { createApiToken, verifyApiToken, type CreateApiTokenOptions } from './ap
 export { checkCredentials, describeIssues, type LookupSecret, type VerifyOptions } from './credentials.js';
 // OpenTok's session ids and tokens, for back ends on the official `opentok` package.
 export { OPENTOK_SESSION_PREFIX, unwrapOpenTokSessionId, wrapOpenTokSessionId } from './opentok.js';
+// Callbacks to application back ends: the server signs, the server SDK verifies.
+export { callbackSignatureMatches, signCallback } from './callback-signature.js';

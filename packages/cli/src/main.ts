@@ -33,6 +33,9 @@ serve options (flag / environment variable, default):
   --cluster <redis-url>    TETHER_CLUSTER               none: one process, sessions in memory
                            a node of a cluster on Redis (TETHER_CLUSTER_PREFIX namespaces its keys);
                            SIGTERM then drains: every client resumes on another node
+  --callback-url [apiKey=]<url> (repeatable)  TETHER_CALLBACK_URL (comma-separated)   none
+                           POST signed session events (and archive status) to <url>; without
+                           apiKey= for every project that has no URL of its own
 
 session / token options:
   --api-key <key> --api-secret <secret>   TETHER_API_KEY / TETHER_API_SECRET;
@@ -77,6 +80,7 @@ async function serve(argv: string[], env: NodeJS.ProcessEnv): Promise<undefined>
       'heartbeat-timeout-max': { type: 'string' },
       'log-level': { type: 'string' },
       cluster: { type: 'string' },
+      'callback-url': { type: 'string', multiple: true },
     },
   });
   const clusterUrl = values.cluster ?? env.TETHER_CLUSTER;

@@ -1,5 +1,5 @@
 import { TetherError } from '@tether/protocol';
-import type { Project, ServerOptions } from '@tether/server';
+import { parseCallbackTarget, type Project, type ServerOptions } from '@tether/server';
 
 /** Reads a whole number of milliseconds or a port; names the flag or variable that is wrong. */
 function int(name: string, value: string | undefined): number | undefined {
@@ -37,6 +37,7 @@ export interface ServeFlags {
   'heartbeat-timeout'?: string;
   'heartbeat-timeout-max'?: string;
   'log-level'?: string;
+  'callback-url'?: string[];
 }
 
 /** Flags win over environment variables, which win over the defaults. */
@@ -76,6 +77,11 @@ export function serveOptions(flags: ServeFlags, env: NodeJS.ProcessEnv): ServerO
   const dataDir = flags['data-dir'] ?? env.TETHER_DATA_DIR;
   if (dataDir) options.dataDir = dataDir;
   if (projects) options.projects = projects;
+  // `[apiKey=]url`, repeatable; the variable takes them comma-separated.
+  const callbackSpecs = flags['callback-url']?.length
+    ? flags['callback-url']
+    : (env.TETHER_CALLBACK_URL ?? '').split(',').filter((x) => x.trim() !== '');
+  if (callbackSpecs.length > 0) options.callbacks = { targets: callbackSpecs.map(parseCallbackTarget) };
   const logLevel = flags['log-level'] ?? env.TETHER_LOG_LEVEL;
   if (logLevel) options.logLevel = logLevel;
   return options;

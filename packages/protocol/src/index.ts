@@ -32,3 +32,4 @@ export { systemClock, type Clock, type TimerHandle } from './clock.js';
 export { Heartbeat, type HeartbeatOptions } from './heartbeat.js';
 export { RttEstimator, silenceTimeoutMs } from './rtt.js';
 export { TokenBucket } from './token-bucket.js';
+export * from './callback.js';

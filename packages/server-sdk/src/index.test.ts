@@ -7,13 +7,15 @@ const apiSecret = 'secret-of-project-1';
 const lookup = (key: string) => (key === apiKey ? apiSecret : undefined);
 
 describe('@tether/server-sdk public surface', () => {
-  it('exports what an application back end signs with, and no verifier', () => {
+  it('exports what an application back end signs with and the check of the callbacks it receives, and no token verifier', () => {
     expect(Object.keys(sdk).sort()).toEqual([
+      'CALLBACK_HEADERS',
       'TetherApi',
       'TetherError',
       'createApiToken',
       'createSessionId',
       'createToken',
+      'verifyCallback',
     ]);
   });
 

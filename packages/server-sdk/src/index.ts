@@ -9,5 +9,18 @@ export {
   type CreateTokenOptions,
 } from '@tether/auth';
 export { TetherApi, type TetherApiOptions, type TokenOptions } from './client.js';
+export { verifyCallback, type CallbackHeaders, type VerifyCallbackOptions } from './callback.js';
 // Re-exported so an application back end can catch and type errors without a second dependency.
-export { TetherError, type ErrorCode, type Role, type SessionInfo, type TokenClaims } from '@tether/protocol';
+export {
+  CALLBACK_HEADERS,
+  TetherError,
+  type CallbackArchive,
+  type CallbackConnection,
+  type CallbackEvent,
+  type CallbackPayload,
+  type CallbackStream,
+  type ErrorCode,
+  type Role,
+  type SessionInfo,
+  type TokenClaims,
+} from '@tether/protocol';

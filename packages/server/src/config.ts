@@ -3,6 +3,7 @@ import type { ClusterEngine } from './cluster/engine.js';
 import { DEFAULT_INTERRUPTED_LIMITS, type InterruptedLimits } from './interrupted-budget.js';
 import type { OutboxLimits } from './outbox.js';
 import type { Project } from './projects.js';
+import type { CallbackOptions } from './callbacks/dispatcher.js';
 
 /**
  * Defaults, documented in the README: a dead transport is noticed 2.25 s after the last
@@ -56,6 +57,12 @@ export interface ServerOptions {
   mediaTimeoutMs?: number;
   /** The cluster engine sessions' logs go through. Default: the memory engine (one process, no service). */
   engine?: ClusterEngine;
+  /**
+   * Callbacks to application back ends (README, Callbacks): their URLs, the queue's bounds
+   * (default 1000 / 4 MiB per project, 10,000 / 32 MiB per server) and the retry policy
+   * (1 s doubling to 60 s, ±30 %, 10 attempts, 10 s each). Default none.
+   */
+  callbacks?: CallbackOptions;
   /** pino level; `silent` in tests. Default `info`. */
   logLevel?: string;
 }

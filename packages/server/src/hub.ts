@@ -20,7 +20,7 @@ import {
   type TransportConfig,
   type Wire,
 } from '@tether/protocol';
-import { parseSessionId, verifyToken } from '@tether/auth';
+import { parseSessionId, peekSessionApiKey, verifyToken } from '@tether/auth';
 import type { Logger } from 'pino';
 import { Connection, type ConnectionHooks, type ConnectionLimits, type Link } from './connection.js';
 import { isInterrupted } from './connection-state.js';
@@ -40,6 +40,8 @@ import { Sfu } from './media/sfu.js';
 import { CLOSE_CODE, Room, type EndReason } from './room.js';
 
 import { Tombstones } from './tombstones.js';
+import type { Callbacks } from './callbacks/dispatcher.js';
+import { monitorPayloads } from './callbacks/monitor.js';
 
 export interface HubOptions {
   clock: Clock;
@@ -52,6 +54,8 @@ export interface HubOptions {
   metrics: Metrics;
   /** Where sessions' logs live: the memory engine (one process) or the cluster's. */
   engine: ClusterEngine;
+  /** Session monitoring callbacks: this node sends those of the entries it appends. */
+  callbacks: Callbacks;
 }
 
 /** How many connections of each state this server holds, and the bytes held for the interrupted ones. */
@@ -501,6 +505,8 @@ export class Hub {
 
   private async openRoom(session: SessionInfo): Promise<Room> {
     const { engine } = this.opts;
+    const apiKey = peekSessionApiKey(session.sessionId) ?? '';
+    const monitoring = this.opts.callbacks.enabledFor(apiKey);
     const room: Room = new Room(
       session,
       {
@@ -532,11 +538,23 @@ export class Hub {
         homes: engine.mediaHomes,
         clock: this.opts.clock,
       },
-      (entries, fence, failed) =>
-        engine.append(session.sessionId, entries, fence).catch((err: unknown) => {
+      (entries, fence, failed) => {
+        // Read before the append: the memory engine folds the entries in before it returns.
+        const payloads = monitoring
+          ? monitorPayloads(entries, room, {
+              apiKey,
+              sessionId: session.sessionId,
+              now: this.opts.clock.now(),
+              newId: randomUUID,
+            })
+          : [];
+        const appended = engine.append(session.sessionId, entries, fence);
+        if (payloads.length > 0) this.opts.callbacks.after(appended, payloads);
+        return appended.catch((err: unknown) => {
           this.opts.log.error({ err, sessionId: session.sessionId }, 'append to the session log failed');
           failed?.(err);
-        }),
+        });
+      },
       engine.nodeId,
       this.clustered,
     );

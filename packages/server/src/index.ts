@@ -10,3 +10,10 @@ export {
   type RedisEngineOptions,
   type RedisEngineState,
 } from './cluster/redis-engine.js';
+export { Callbacks, type CallbackOptions, type DropReason } from './callbacks/dispatcher.js';
+export { parseCallbackTarget, type CallbackTarget } from './callbacks/targets.js';
+export { DEFAULT_RETRY_POLICY, type RetryPolicy } from './callbacks/backoff.js';
+export {
+  DEFAULT_QUEUE_LIMITS as DEFAULT_CALLBACK_QUEUE_LIMITS,
+  type QueueLimits as CallbackQueueLimits,
+} from './callbacks/queue.js';

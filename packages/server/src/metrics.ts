@@ -2,7 +2,10 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { HubSizes } from './hub.js';
 
 /** Prometheus metrics of one server instance (its own registry, so tests can run several). */
-export function createMetrics(sizes: () => HubSizes) {
+export function createMetrics(
+  sizes: () => HubSizes,
+  callbackSizes: () => { queued: number; bytes: number } = () => ({ queued: 0, bytes: 0 }),
+) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'tether_' });
   const m = {
@@ -51,7 +54,40 @@ export function createMetrics(sizes: () => HubSizes) {
       labelNames: ['scope'],
       registers: [registry],
     }),
+    callbacksDropped: new Counter({
+      name: 'tether_callbacks_dropped_total',
+      help: 'Callbacks not delivered, by reason: projectQueueFull / serverQueueFull (the oldest waiting went), retriesExhausted, rejected (a 4xx), shutdown',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    callbacksDelivered: new Counter({
+      name: 'tether_callbacks_delivered_total',
+      help: 'Callbacks the receiver answered with 2xx',
+      registers: [registry],
+    }),
+    callbackAttemptsFailed: new Counter({
+      name: 'tether_callback_attempts_failed_total',
+      help: 'Callback attempts that failed, by outcome: retry (network, timeout, 5xx, 408, 429) or rejected',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
   };
+  new Gauge({
+    name: 'tether_callbacks_queued',
+    help: 'Callbacks waiting or being sent (bounded per project and for the server)',
+    registers: [registry],
+    collect() {
+      this.set(callbackSizes().queued);
+    },
+  });
+  new Gauge({
+    name: 'tether_callbacks_queued_bytes',
+    help: 'Bytes of the callbacks waiting or being sent',
+    registers: [registry],
+    collect() {
+      this.set(callbackSizes().bytes);
+    },
+  });
   new Gauge({
     name: 'tether_connections',
     help: 'Live connections, by state',

@@ -212,6 +212,11 @@ export class Room {
     return this.roster.has(id);
   }
 
+  /** A member as the replica knows it (callbacks describe a connection by it). */
+  memberInfo(id: string): ConnectionInfo | undefined {
+    return this.roster.get(id)?.info;
+  }
+
   /** What the replica knows of a connection's state (undefined: not in the session). */
   memberState(id: string): Member['state'] | undefined {
     return this.roster.get(id)?.state;

@@ -12,6 +12,7 @@ import { createMetrics } from './metrics.js';
 import type { OutboxLimits } from './outbox.js';
 import { Projects, loadOrCreateDevProject, type Project } from './projects.js';
 import { serveSocket } from './socket.js';
+import { Callbacks } from './callbacks/dispatcher.js';
 
 /** Path of the client WebSocket endpoint. */
 export const WS_PATH = '/v1/ws';
@@ -26,6 +27,11 @@ export interface TetherServer {
   readonly hub: Hub;
   readonly http: FastifyInstance;
   readonly log: Logger;
+  /**
+   * Callbacks to the application back ends (README, Callbacks): session monitoring events go
+   * by themselves; `callbacks.emit(payload)` sends others (an archive's status).
+   */
+  readonly callbacks: Callbacks;
   /** Ends every connection with `serverShutdown` and stops listening. */
   close(): Promise<void>;
   /**
@@ -58,7 +64,20 @@ export async function startServer(
   const sendBufferMaxBytes = options.sendBufferMaxBytes ?? defaultSendBufferMaxBytes(outbox);
 
   const engine = options.engine ?? new MemoryEngine();
-  const metrics = createMetrics(() => hub.sizes());
+  const metrics = createMetrics(
+    () => hub.sizes(),
+    () => callbacks.sizes(),
+  );
+  const callbacks: Callbacks = new Callbacks(
+    options.callbacks,
+    (key) => projects.secretFor(key) !== undefined,
+    {
+      secretFor: (key) => projects.secretFor(key),
+      clock,
+      log: log.child({ component: 'callbacks' }),
+      metrics,
+    },
+  );
   const hub: Hub = new Hub({
     clock,
     projects,
@@ -69,6 +88,7 @@ export async function startServer(
     metrics,
     mediaTimeoutMs: options.mediaTimeoutMs ?? DEFAULTS.mediaTimeoutMs,
     engine,
+    callbacks,
   });
 
   const http = Fastify({
@@ -105,12 +125,15 @@ export async function startServer(
     hub,
     http,
     log,
+    callbacks,
     async drain(timeoutMs, progress) {
       const left = await hub.drain(timeoutMs, progress);
       // What has not moved is handed to the other nodes by the engine's graceful leave.
       for (const ws of wss.clients) ws.terminate();
       wss.close();
       await http.close();
+      // Its events are appended before the engine stops (at most the flush timeout more).
+      await callbacks.close();
       await engine.close();
       return left;
     },
@@ -119,6 +142,8 @@ export async function startServer(
       for (const ws of wss.clients) ws.terminate();
       wss.close();
       await http.close();
+      // The byes' events are appended (the engine still up), then sent within the flush timeout.
+      await callbacks.close();
       await engine.close();
     },
   };

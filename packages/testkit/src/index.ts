@@ -28,3 +28,4 @@ export type {
 export { pageSockets } from './page-sockets.js';
 export { ClusterNode, clusterPrefix, type ClusterNodeOptions } from './cluster-node.js';
 export { Haproxy } from './haproxy.js';
+export { CallbackReceiver, type ReceivedCallback } from './callback-receiver.js';
