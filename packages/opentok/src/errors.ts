@@ -22,8 +22,11 @@ export const OT_ERRORS = {
 
 export type OTErrorName = keyof typeof OT_ERRORS;
 
-/** Every Tether code a browser client can meet: all of them but the HTTP API's (`API_*`). */
-export type ClientErrorCode = Exclude<ErrorCode, `API_${string}`>;
+/**
+ * Every Tether code a browser client can meet: all of them but the HTTP API's (`API_*`) and
+ * the server SDK's checks of callbacks (`CALLBACK_*`).
+ */
+export type ClientErrorCode = Exclude<ErrorCode, `API_${string}` | `CALLBACK_${string}`>;
 
 /**
  * The one table from Tether's error codes (packages/protocol/src/errors.ts) to OpenTok's names;
@@ -130,7 +133,7 @@ export function toOTError(err: unknown, op?: Operation): OTError {
 }
 
 function isClientCode(code: ErrorCode): code is ClientErrorCode {
-  return !code.startsWith('API_');
+  return !code.startsWith('API_') && !code.startsWith('CALLBACK_');
 }
 
 /** Completion handlers are error-first and called exactly once. */
