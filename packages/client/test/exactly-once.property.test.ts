@@ -62,6 +62,8 @@ interface Sent {
   retry: boolean;
   /** `orphaned`: still unanswered when its page reloaded; the new page may deliver it (once) or not. */
   outcome: 'pending' | 'resolved' | 'rejected' | 'orphaned';
+  /** Why it was rejected. */
+  code?: string;
 }
 
 const stats = { runs: 0, sent: 0, rejected: 0, reconnects: 0, reloads: 0 };
@@ -144,8 +146,10 @@ describe('exactly-once signals under random cuts (property)', () => {
                 { retryAfterReconnect: s.retry },
               ).then(
                 () => (entry.outcome = 'resolved'),
-                () => {
-                  if (entry.outcome === 'pending') entry.outcome = 'rejected';
+                (err: { code?: string }) => {
+                  if (entry.outcome !== 'pending') return;
+                  entry.outcome = 'rejected';
+                  entry.code = err.code;
                 },
               );
             }
@@ -180,7 +184,8 @@ describe('exactly-once signals under random cuts (property)', () => {
             }
           }
           // Rejections only ever come from retryAfterReconnect: false while reconnecting.
-          for (const s of sent.filter((x) => x.outcome === 'rejected')) expect(s.retry).toBe(false);
+          for (const s of sent.filter((x) => x.outcome === 'rejected'))
+            expect(s.retry, `${s.data} to c${s.to} rejected with ${s.code}`).toBe(false);
           stats.runs++;
           stats.reconnects += reconnects;
           stats.sent += sent.length;
@@ -202,7 +207,12 @@ describe('exactly-once signals under random cuts (property)', () => {
           await Promise.all(proxies.map((p) => p.close()));
         }
       }),
-      { numRuns: 8, endOnFailure: true },
+      // FC_SEED and FC_PATH replay a failure's counterexample.
+      {
+        numRuns: 8,
+        endOnFailure: true,
+        ...(process.env.FC_SEED ? { seed: Number(process.env.FC_SEED), path: process.env.FC_PATH } : {}),
+      },
     );
     // The property must have exercised what it claims to: resumes and both outcomes.
     expect(stats.reconnects).toBeGreaterThan(0);

@@ -12,7 +12,7 @@ interface ErrorSpec {
 /**
  * Every error code Tether emits, with its number and a message saying how to fix it.
  * 41xx: token and handshake · 42xx: frames and limits · 43xx: authority ·
- * 44xx: resume · 45xx: client-side · 46xx: server · 47xx: HTTP API · 48xx: callbacks (server SDK).
+ * 44xx: resume · 45xx: client-side · 46xx: server · 47xx: HTTP API · 48xx: archives · 49xx: callbacks (server SDK).
  */
 export const ERRORS = {
   TOKEN_MALFORMED: {
@@ -224,15 +224,15 @@ export const ERRORS = {
   API_BODY_TOO_LARGE: { num: 4704, message: 'The request body exceeds 64 KiB.' },
 
   CALLBACK_SIGNATURE_INVALID: {
-    num: 4800,
+    num: 4900,
     message: 'No valid tether-signature on this callback: verify the raw body with the project secret.',
   },
   CALLBACK_TIMESTAMP_STALE: {
-    num: 4801,
+    num: 4901,
     message: 'The callback was signed outside the tolerance (default 300 s): a replay, or a clock off.',
   },
   CALLBACK_BODY_INVALID: {
-    num: 4802,
+    num: 4902,
     message: 'The callback body is not a payload this SDK knows: upgrade the server SDK.',
   },
 } as const satisfies Record<string, ErrorSpec>;

@@ -207,9 +207,13 @@ export class Room {
     return list;
   }
 
-  /** Whether a connection is in the session, confirmed or not (a directed signal reaches either). */
+  /**
+   * Whether a connection is in the session, confirmed or not (a directed signal reaches either).
+   * One this node welcomed counts at once: its `~joined` may still be on its way back from the
+   * cluster's log while another client already addresses it (the memory engine folds at once).
+   */
   has(id: string): boolean {
-    return this.roster.has(id);
+    return this.roster.has(id) || this.local.has(id);
   }
 
   /** A member as the replica knows it (callbacks describe a connection by it). */
