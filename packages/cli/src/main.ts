@@ -9,6 +9,9 @@ import { DEFAULTS, RedisEngine, startServer } from '@tether/server';
 const DRAIN_TIMEOUT_MS = 30_000;
 import { createSessionId, createToken } from '@tether/auth';
 import { serveOptions, type ServeFlags } from './options.js';
+import { LOAD_USAGE, loadOptions } from './load/options.js';
+import { formatReport } from './load/report.js';
+import { runLoad } from './load/run.js';
 
 export const USAGE = `tether — self-hosted real-time sessions that reconnect by themselves
 
@@ -17,6 +20,8 @@ Usage:
   tether session [options]          create a session id (offline: session ids are signed, not stored)
   tether token --session <id> [options]
                                     print a client token for a session
+  tether load [options]             load a server: N clients over M sessions, signals, media, cuts
+                                    (tether load --help)
   tether help
 
 serve options (flag / environment variable, default):
@@ -55,6 +60,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
       return token(rest, env);
     case 'session':
       return session(rest, env);
+    case 'load':
+      return load(rest, env);
     case undefined:
     case 'help':
     case '--help':
@@ -176,6 +183,18 @@ const credentialOptions = {
   'api-secret': { type: 'string' },
   'data-dir': { type: 'string' },
 } as const;
+
+async function load(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(LOAD_USAGE);
+    return 0;
+  }
+  const { options, credentials: given } = loadOptions(argv);
+  const report = await runLoad(options, credentials(given, env), (line) => process.stderr.write(`${line}\n`));
+  process.stdout.write(options.json ? JSON.stringify(report) + '\n' : formatReport(report));
+  // Lost, duplicated or unanswered signals are a failed run, for scripts.
+  return report.lost > 0 || report.duplicates > 0 || report.unsettled > 0 ? 1 : 0;
+}
 
 async function session(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const { values } = parseArgs({
