@@ -16,16 +16,16 @@ export class CutProxy {
   ) {}
 
   static async start(target: { host: string; port: number }): Promise<CutProxy> {
-    let proxy: CutProxy | undefined;
-    const server = createServer((client) => proxy?.accept(client, target));
+    const ready: { proxy?: CutProxy } = {};
+    const server = createServer((client) => ready.proxy?.accept(client, target));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(0, '127.0.0.1', resolve);
     });
     const address = server.address();
     if (!address || typeof address === 'string') throw new Error('the load proxy has no port');
-    proxy = new CutProxy(server, address.port);
-    return proxy;
+    ready.proxy = new CutProxy(server, address.port);
+    return ready.proxy;
   }
 
   /** Connections open through the proxy now. */
