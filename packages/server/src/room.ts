@@ -218,7 +218,8 @@ export class Room {
 
   /** A member as the replica knows it (callbacks describe a connection by it). */
   memberInfo(id: string): ConnectionInfo | undefined {
-    return this.roster.get(id)?.info;
+    // One this node welcomed is known at once, its `~joined` still on its way back (see `has`).
+    return this.roster.get(id)?.info ?? this.local.get(id)?.info;
   }
 
   /** What the replica knows of a connection's state (undefined: not in the session). */
