@@ -1,10 +1,10 @@
-import type { Reason } from '@tether/protocol';
+import type { PresenceChange as AnyPresenceChange } from '@tether/protocol';
 
-/** A change in another connection's presence, as the events that tell it. */
-export type PresenceChange =
-  | { t: 'connectionReconnecting'; connectionId: string }
-  | { t: 'connectionReconnected'; connectionId: string }
-  | { t: 'connectionDestroyed'; connectionId: string; reason: Reason };
+/**
+ * A change in another connection's presence that a member away is not sent but told the net
+ * of when back. Not `connectionCreated`: a join goes into the away member's outbox like any event.
+ */
+export type PresenceChange = Exclude<AnyPresenceChange, { t: 'connectionCreated' }>;
 
 /** Presence changes a session keeps for its members that are away (DEFAULTS, PROTOCOL.md Limits). */
 export const PRESENCE_LOG_MAX_CHANGES = 10_000;

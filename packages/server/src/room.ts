@@ -1,4 +1,5 @@
 import {
+  LIMITS,
   checkSignal,
   errorMessage,
   errorNumber,
@@ -10,6 +11,7 @@ import {
   type Wire,
   type ErrorCode,
   type PeerConnection,
+  type PresenceChange as AnyPresenceChange,
   type Reason,
   type ServerEvent,
   type SessionInfo,
@@ -57,12 +59,17 @@ export interface RoomHooks {
 /** How long the others may be kept waiting to be told of interruptions, while more keep coming. */
 const ANNOUNCE_MAX_WAIT_MS = 100;
 
-function isPresenceChange(event: ServerEvent): event is PresenceChange {
+function isPresenceChange(event: { t: string }): event is PresenceChange {
   return (
     event.t === 'connectionReconnecting' ||
     event.t === 'connectionReconnected' ||
     event.t === 'connectionDestroyed'
   );
+}
+
+/** The connection a presence change is about. */
+function subjectOf(change: AnyPresenceChange): string {
+  return change.t === 'connectionCreated' ? change.connection.connectionId : change.connectionId;
 }
 
 /** The code a connection is closed with for each reason. */
@@ -110,6 +117,13 @@ export class Room {
   private batch: { entries: LogEntry[]; fence: Fence } | undefined;
   /** The last log position folded in: a welcome built now is the session as of here. */
   private at: Position = '0';
+  /**
+   * Presence changes made this turn of the event loop, not appended yet: one `presence` entry
+   * when the turn ends (a join storm costs each member a frame per turn, not one per join), or
+   * before anything else is appended, so the log keeps the order things happened in.
+   */
+  private pendingPresence: AnyPresenceChange[] = [];
+  private presenceTimer: ReturnType<typeof setImmediate> | undefined;
 
   readonly media: RoomMedia;
   private readonly ops: RoomOps;
@@ -242,7 +256,7 @@ export class Room {
   confirm(conn: Connection): void {
     if (this.local.get(conn.id) !== conn || conn.state !== 'pending') return;
     conn.confirm();
-    this.emit({ event: { t: 'connectionCreated', connection: conn.info }, except: conn.id });
+    this.presenceChanged({ t: 'connectionCreated', connection: conn.info });
   }
 
   /**
@@ -274,8 +288,7 @@ export class Room {
     const lost = [...this.unannounced];
     this.unannounced.clear();
     for (const conn of lost)
-      if (conn.state === 'interrupted')
-        this.emit({ event: { t: 'connectionReconnecting', connectionId: conn.id }, except: conn.id });
+      if (conn.state === 'interrupted') this.presenceChanged({ t: 'connectionReconnecting', connectionId: conn.id });
   }
 
   /**
@@ -290,9 +303,8 @@ export class Room {
   resumed(conn: Connection, before: ConnectionState): void {
     // Back before the others were told it had gone: they are told nothing.
     if (before === 'interrupted' && !this.unannounced.delete(conn))
-      this.emit({ event: { t: 'connectionReconnected', connectionId: conn.id }, except: conn.id });
-    else if (!isConfirmed(before))
-      this.emit({ event: { t: 'connectionCreated', connection: conn.info }, except: conn.id });
+      this.presenceChanged({ t: 'connectionReconnected', connectionId: conn.id });
+    else if (!isConfirmed(before)) this.presenceChanged({ t: 'connectionCreated', connection: conn.info });
   }
 
   /** Entries of the session's log, in order: fold each into the replica, deliver it to whom it is for. */
@@ -331,7 +343,39 @@ export class Room {
   /** Appends now, or with the rest of the operation being applied (one atomic append: its effects and its reply). */
   emit(...entries: LogEntry[]): void {
     if (this.batch) this.batch.entries.push(...entries);
-    else this.append(entries);
+    else this.appendNow(entries);
+  }
+
+  /** Appends after the presence changes made before (flushPresence). */
+  private appendNow(entries: LogEntry[], fence?: Fence, failed?: (err: unknown) => void): void {
+    this.flushPresence();
+    this.append(entries, fence, failed);
+  }
+
+  /** A presence change, appended with the others of this turn (pendingPresence). */
+  private presenceChanged(change: AnyPresenceChange): void {
+    this.pendingPresence.push(change);
+    if (this.pendingPresence.length >= LIMITS.presenceBatchMaxChanges) this.flushPresence();
+    else
+      this.presenceTimer ??= setImmediate(() => {
+        this.presenceTimer = undefined;
+        this.flushPresence();
+      });
+  }
+
+  /**
+   * Appends the presence changes not appended yet: one alone as its own event (its subject is
+   * not sent it), several as one `presence` entry for everyone (each client skips its own).
+   */
+  flushPresence(): void {
+    const changes = this.pendingPresence;
+    if (changes.length === 0) return;
+    this.pendingPresence = [];
+    if (this.presenceTimer !== undefined) clearImmediate(this.presenceTimer);
+    this.presenceTimer = undefined;
+    const [only] = changes;
+    if (changes.length === 1 && only) this.append([{ event: only, except: subjectOf(only) }]);
+    else this.append([{ event: { t: 'presence', changes } }]);
   }
 
   /** What an event changes in the replica. */
@@ -354,22 +398,32 @@ export class Room {
       this.local.get(entry.to)?.deliver(event, at);
       return;
     }
-    const presence = isPresenceChange(event);
+    const changes = event.t === 'presence' ? event.changes : isPresenceChange(event) ? [event] : [];
+    // What a member away is sent of it: joins only (presence changes wait for its return), or all of it.
+    let forAway: ServerEvent | undefined = event;
     let full: Connection | undefined;
-    if (presence) {
-      if (this.spareSilent)
+    if (changes.length > 0) {
+      const kept = changes.filter(isPresenceChange);
+      if (kept.length > 0 && this.spareSilent)
         for (const conn of this.local.values())
           if (conn.id !== entry.except && conn.silentTooLong) this.absent.left(conn);
-      full = this.absent.record(event);
+      for (const change of kept) full = this.absent.record(change) ?? full;
+      const joins = changes.filter((c) => c.t === 'connectionCreated');
+      forAway =
+        kept.length === 0 ? event : joins.length > 0 ? { t: 'presence', changes: joins } : undefined;
     }
     const bodies = new Map<Codec, Wire>();
+    const awayBodies = new Map<Codec, Wire>();
     // Copy: a delivery can overflow an outbox and destroy a connection mid-loop.
     for (const conn of [...this.local.values()]) {
       if (conn.id === entry.except || this.adopting.has(conn.id)) continue;
       // Away: it gets the net change when back (PresenceLog), not one frame per change.
-      if (presence && this.absent.isAway(conn)) continue;
-      let body = bodies.get(conn.codec);
-      if (body === undefined) bodies.set(conn.codec, (body = conn.codec.body(event)));
+      const away = forAway !== event && this.absent.isAway(conn);
+      const sent = away ? forAway : event;
+      if (sent === undefined) continue;
+      const cache = away ? awayBodies : bodies;
+      let body = cache.get(conn.codec);
+      if (body === undefined) cache.set(conn.codec, (body = conn.codec.body(sent)));
       conn.deliverEncoded(body, at);
     }
     if (full) this.hooks.onPresenceLogFull(this, full);
@@ -439,7 +493,7 @@ export class Room {
       work();
     } finally {
       this.batch = undefined;
-      if (batch.entries.length > 0) this.append(batch.entries, batch.fence, failed);
+      if (batch.entries.length > 0) this.appendNow(batch.entries, batch.fence, failed);
     }
   }
 
@@ -482,7 +536,7 @@ export class Room {
    */
   orphaned(id: string, fence: Fence): void {
     if (this.roster.get(id)?.state === 'connected')
-      this.append([{ event: { t: 'connectionReconnecting', connectionId: id }, except: id }], fence);
+      this.appendNow([{ event: { t: 'connectionReconnecting', connectionId: id }, except: id }], fence);
   }
 
   /** Ends an orphan for good, from what the replica knows of it: its streams go, the others are told. */
@@ -497,7 +551,7 @@ export class Room {
           event: { t: 'streamDestroyed', streamId: stream.streamId, connectionId: id, reason },
         });
     if (seen) entries.push({ event: { t: 'connectionDestroyed', connectionId: id, reason } });
-    this.append(entries, fence);
+    this.appendNow(entries, fence);
   }
 
   /** Force-disconnects any member: here if this node owns it, else its owner is asked. False if unknown. */
