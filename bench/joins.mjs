@@ -190,4 +190,6 @@ if (child?.role === 'server') await serve();
 else {
   exitOnInterrupt();
   await main();
+  // The clients' sessions were told to disconnect; nothing else is left to wait for.
+  process.exit(0);
 }

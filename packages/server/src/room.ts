@@ -58,6 +58,8 @@ export interface RoomHooks {
 
 /** How long the others may be kept waiting to be told of interruptions, while more keep coming. */
 const ANNOUNCE_MAX_WAIT_MS = 100;
+/** How long presence changes may wait for more to share their frame, while more keep coming. */
+const PRESENCE_MAX_WAIT_MS = 50;
 
 function isPresenceChange(event: { t: string }): event is PresenceChange {
   return (
@@ -124,6 +126,7 @@ export class Room {
    */
   private pendingPresence: AnyPresenceChange[] = [];
   private presenceTimer: ReturnType<typeof setImmediate> | undefined;
+  private presenceSince = 0;
 
   readonly media: RoomMedia;
   private readonly ops: RoomOps;
@@ -352,15 +355,28 @@ export class Room {
     this.append(entries, fence, failed);
   }
 
-  /** A presence change, appended with the others of this turn (pendingPresence). */
+  /**
+   * A presence change, appended with the others made until a turn of the event loop passes
+   * with none (at most PRESENCE_MAX_WAIT_MS after the first): a join storm, read over many
+   * turns, reaches each member in a few frames.
+   */
   private presenceChanged(change: AnyPresenceChange): void {
-    this.pendingPresence.push(change);
-    if (this.pendingPresence.length >= LIMITS.presenceBatchMaxChanges) this.flushPresence();
-    else
-      this.presenceTimer ??= setImmediate(() => {
-        this.presenceTimer = undefined;
-        this.flushPresence();
-      });
+    const pending = this.pendingPresence;
+    pending.push(change);
+    if (pending.length >= LIMITS.presenceBatchMaxChanges) this.flushPresence();
+    else if (pending.length === 1) {
+      this.presenceSince = this.now();
+      this.flushAfterQuietTurn(1);
+    }
+  }
+
+  private flushAfterQuietTurn(seen: number): void {
+    this.presenceTimer = setImmediate(() => {
+      this.presenceTimer = undefined;
+      const n = this.pendingPresence.length;
+      if (n > seen && this.now() - this.presenceSince < PRESENCE_MAX_WAIT_MS) this.flushAfterQuietTurn(n);
+      else this.flushPresence();
+    });
   }
 
   /**
