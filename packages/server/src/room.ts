@@ -20,6 +20,8 @@ import {
 import {
   FencedError,
   isFor,
+  subjectOf,
+  viewFor,
   type Fence,
   type LogEntry,
   type Logged,
@@ -69,9 +71,22 @@ function isPresenceChange(event: { t: string }): event is PresenceChange {
   );
 }
 
-/** The connection a presence change is about. */
-function subjectOf(change: AnyPresenceChange): string {
-  return change.t === 'connectionCreated' ? change.connection.connectionId : change.connectionId;
+/** The presence changes an event carries (none for other events). */
+function changesOf(event: ServerEvent): AnyPresenceChange[] {
+  if (event.t === 'presence') return event.changes;
+  return event.t === 'connectionCreated' || isPresenceChange(event) ? [event as AnyPresenceChange] : [];
+}
+
+/**
+ * What a member away is sent of an event: joins go into its outbox like any event, the other
+ * presence changes wait for its return (PresenceLog); undefined when nothing is left.
+ */
+function awayView(event: ServerEvent | undefined): ServerEvent | undefined {
+  if (event === undefined) return undefined;
+  const changes = changesOf(event);
+  if (!changes.some(isPresenceChange)) return event;
+  const joins = changes.filter((c) => c.t === 'connectionCreated');
+  return joins.length > 0 ? { t: 'presence', changes: joins } : undefined;
 }
 
 /** The code a connection is closed with for each reason. */
@@ -183,11 +198,17 @@ export class Room {
     for (const stream of snapshot.streams) this.streams.set(stream.streamId, { ...stream });
   }
 
+  /** Connection events suppressed: subscribers are told only of the others (PROTOCOL.md, Large sessions). */
+  get suppressed(): boolean {
+    return this.session.connectionEventsSuppressed === true;
+  }
+
   /** Everyone else a joining client should see: the confirmed members, in join order. */
   peersOf(conn: Connection): PeerConnection[] {
     const peers: PeerConnection[] = [];
+    const onlyStage = this.suppressed && conn.role === 'subscriber';
     for (const m of this.roster.values())
-      if (m.info.connectionId !== conn.id && m.state !== 'pending')
+      if (m.info.connectionId !== conn.id && m.state !== 'pending' && !(onlyStage && m.role === 'subscriber'))
         peers.push({ ...m.info, ...(m.state === 'interrupted' ? { reconnecting: true } : {}) });
     return peers;
   }
@@ -299,7 +320,7 @@ export class Room {
    * net presence changes it missed go into its outbox, after what it holds.
    */
   catchUp(conn: Connection): void {
-    for (const change of this.absent.back(conn, conn.id)) conn.deliver(change);
+    for (const change of this.absent.back(conn, conn.id, conn.role !== 'subscriber')) conn.deliver(change);
   }
 
   /** A resume attached a new transport; `before` is the state it found. A resume also confirms. */
@@ -352,6 +373,21 @@ export class Room {
   /** Appends after the presence changes made before (flushPresence). */
   private appendNow(entries: LogEntry[], fence?: Fence, failed?: (err: unknown) => void): void {
     this.flushPresence();
+    this.appendLog(entries, fence, failed);
+  }
+
+  /** Appends; with connection events suppressed, each presence entry names the subscribers it is about (`quiet`). */
+  private appendLog(entries: LogEntry[], fence?: Fence, failed?: (err: unknown) => void): void {
+    if (this.suppressed)
+      for (const entry of entries) {
+        const { event } = entry;
+        if (event.t.startsWith('~')) continue;
+        const quiet = changesOf(event as ServerEvent)
+          .map(subjectOf)
+          // Its own connection first: with a cluster engine the replica may not have its join back yet.
+          .filter((id) => (this.local.get(id)?.role ?? this.roster.get(id)?.role) === 'subscriber');
+        if (quiet.length > 0) entry.quiet = [...new Set(quiet)];
+      }
     this.append(entries, fence, failed);
   }
 
@@ -390,8 +426,8 @@ export class Room {
     if (this.presenceTimer !== undefined) clearImmediate(this.presenceTimer);
     this.presenceTimer = undefined;
     const [only] = changes;
-    if (changes.length === 1 && only) this.append([{ event: only, except: subjectOf(only) }]);
-    else this.append([{ event: { t: 'presence', changes } }]);
+    if (changes.length === 1 && only) this.appendLog([{ event: only, except: subjectOf(only) }]);
+    else this.appendLog([{ event: { t: 'presence', changes } }]);
   }
 
   /** What an event changes in the replica. */
@@ -414,32 +450,34 @@ export class Room {
       this.local.get(entry.to)?.deliver(event, at);
       return;
     }
-    const changes = event.t === 'presence' ? event.changes : isPresenceChange(event) ? [event] : [];
-    // What a member away is sent of it: joins only (presence changes wait for its return), or all of it.
-    let forAway: ServerEvent | undefined = event;
+    const kept = changesOf(event).filter(isPresenceChange);
     let full: Connection | undefined;
-    if (changes.length > 0) {
-      const kept = changes.filter(isPresenceChange);
-      if (kept.length > 0 && this.spareSilent)
+    if (kept.length > 0) {
+      if (this.spareSilent)
         for (const conn of this.local.values())
           if (conn.id !== entry.except && conn.silentTooLong) this.absent.left(conn);
-      for (const change of kept) full = this.absent.record(change) ?? full;
-      const joins = changes.filter((c) => c.t === 'connectionCreated');
-      forAway =
-        kept.length === 0 ? event : joins.length > 0 ? { t: 'presence', changes: joins } : undefined;
+      const quiet = new Set(entry.quiet);
+      for (const change of kept) full = this.absent.record(change, quiet.has(change.connectionId)) ?? full;
     }
-    const bodies = new Map<Codec, Wire>();
-    const awayBodies = new Map<Codec, Wire>();
+    // Each view of the entry (a subscriber's, a member away's) is encoded once per codec.
+    const views = new Map<string, { event: ServerEvent | undefined; bodies: Map<Codec, Wire> }>();
+    const viewOf = (role: Connection['role'], away: boolean) => {
+      const key = `${role === 'subscriber'}:${away}`;
+      let view = views.get(key);
+      if (!view) {
+        const seen = viewFor(entry, role);
+        views.set(key, (view = { event: away ? awayView(seen) : seen, bodies: new Map() }));
+      }
+      return view;
+    };
     // Copy: a delivery can overflow an outbox and destroy a connection mid-loop.
     for (const conn of [...this.local.values()]) {
       if (conn.id === entry.except || this.adopting.has(conn.id)) continue;
       // Away: it gets the net change when back (PresenceLog), not one frame per change.
-      const away = forAway !== event && this.absent.isAway(conn);
-      const sent = away ? forAway : event;
-      if (sent === undefined) continue;
-      const cache = away ? awayBodies : bodies;
-      let body = cache.get(conn.codec);
-      if (body === undefined) cache.set(conn.codec, (body = conn.codec.body(sent)));
+      const view = viewOf(conn.role, kept.length > 0 && this.absent.isAway(conn));
+      if (view.event === undefined) continue;
+      let body = view.bodies.get(conn.codec);
+      if (body === undefined) view.bodies.set(conn.codec, (body = conn.codec.body(view.event)));
       conn.deliverEncoded(body, at);
     }
     if (full) this.hooks.onPresenceLogFull(this, full);
