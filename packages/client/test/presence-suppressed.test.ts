@@ -38,7 +38,8 @@ describe('connection events suppressed', () => {
     await waitFor(() => host.log.length === 6, 'the host told of every join');
     expect(host.log).toEqual(['+v0', '+v1', '+v2', '+v3', '+v4', '+speaker']);
     expect(speaker.known()).toEqual(['host', 'v0', 'v1', 'v2', 'v3', 'v4']);
-    for (const v of viewers) await waitFor(() => v.known().length === 2, `a viewer told of the speaker: ${v.known()} ${v.log}`);
+    for (const v of viewers)
+      await waitFor(() => v.known().length === 2, `a viewer told of the speaker: ${v.known()} ${v.log}`);
     for (const v of viewers) expect(v.known()).toEqual(['host', 'speaker']);
 
     viewers[0]!.s.disconnect();

@@ -312,7 +312,8 @@ export class Room {
     const lost = [...this.unannounced];
     this.unannounced.clear();
     for (const conn of lost)
-      if (conn.state === 'interrupted') this.presenceChanged({ t: 'connectionReconnecting', connectionId: conn.id });
+      if (conn.state === 'interrupted')
+        this.presenceChanged({ t: 'connectionReconnecting', connectionId: conn.id });
   }
 
   /**

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { TetherError, type ServerEvent } from '@tether/protocol';
+import { TetherError } from '@tether/protocol';
 import { comparePositions, isFor, viewFor, type ClusterEngine, type ResumeRecord } from './cluster/engine.js';
 import type { Connection } from './connection.js';
 import type { Room } from './room.js';

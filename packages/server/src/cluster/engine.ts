@@ -231,12 +231,18 @@ export function viewFor(entry: LogEntry, role: Role): ServerEvent | undefined {
   const quiet = new Set(entry.quiet);
   if (event.t === 'presence') {
     const changes = event.changes.filter((c) => !quiet.has(subjectOf(c)));
-    return changes.length === 0 ? undefined : changes.length === event.changes.length ? event : { t: 'presence', changes };
+    return changes.length === 0
+      ? undefined
+      : changes.length === event.changes.length
+        ? event
+        : { t: 'presence', changes };
   }
   const subject =
     event.t === 'connectionCreated'
       ? event.connection.connectionId
-      : event.t === 'connectionDestroyed' || event.t === 'connectionReconnecting' || event.t === 'connectionReconnected'
+      : event.t === 'connectionDestroyed' ||
+          event.t === 'connectionReconnecting' ||
+          event.t === 'connectionReconnected'
         ? event.connectionId
         : undefined;
   return subject !== undefined && quiet.has(subject) ? undefined : event;
