@@ -10,7 +10,7 @@ import {
 import fc from 'fast-check';
 import type { ServerOptions } from '@tether/server';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FakeClock, startTestServer, type TestServer } from '@tether/testkit';
+import { FakeClock, startTestServer, waitFor, type TestServer } from '@tether/testkit';
 import { RawClient, Recorder, marker, type Frame } from './raw-client.js';
 
 /**
@@ -74,6 +74,9 @@ function harness(serverOptions: () => { clock?: FakeClock; options?: ServerOptio
     h.sessionId = await h.t.createSession();
     h.a = await h.t.join(h.sessionId, { data: 'good-a' });
     h.b = await h.t.join(h.sessionId, { data: 'good-b' });
+    // a may be confirmed only after b's welcome (presence goes out in batches, and through Redis):
+    // b is told of it first, so that what b records from here on is what the tests do.
+    await waitFor(() => h.b.connections.some((c) => c.data === 'good-a'), 'b knows a');
     h.bLog = new Recorder(h.b);
   });
   afterEach(async () => {
