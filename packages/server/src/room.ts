@@ -1,5 +1,4 @@
 import {
-  LIMITS,
   checkSignal,
   errorMessage,
   errorNumber,
@@ -34,6 +33,7 @@ import {
 import type { Connection } from './connection.js';
 import { isConfirmed, type ConnectionState } from './connection-state.js';
 import { emptyState, foldEntry, type SessionState } from './cluster/session-fold.js';
+import { PresenceBatch } from './presence-batch.js';
 import { PresenceLog, type PresenceChange } from './presence-log.js';
 import { RoomMedia } from './room-media.js';
 import { RoomOps } from './room-ops.js';
@@ -60,8 +60,6 @@ export interface RoomHooks {
 
 /** How long the others may be kept waiting to be told of interruptions, while more keep coming. */
 const ANNOUNCE_MAX_WAIT_MS = 100;
-/** How long presence changes may wait for more to share their frame, while more keep coming. */
-const PRESENCE_MAX_WAIT_MS = 50;
 
 function isPresenceChange(event: { t: string }): event is PresenceChange {
   return (
@@ -134,14 +132,8 @@ export class Room {
   private batch: { entries: LogEntry[]; fence: Fence } | undefined;
   /** The last log position folded in: a welcome built now is the session as of here. */
   private at: Position = '0';
-  /**
-   * Presence changes made this turn of the event loop, not appended yet: one `presence` entry
-   * when the turn ends (a join storm costs each member a frame per turn, not one per join), or
-   * before anything else is appended, so the log keeps the order things happened in.
-   */
-  private pendingPresence: AnyPresenceChange[] = [];
-  private presenceTimer: ReturnType<typeof setImmediate> | undefined;
-  private presenceSince = 0;
+  /** Presence changes not appended yet (presence-batch.ts): appended before anything else is. */
+  private readonly presence: PresenceBatch;
 
   readonly media: RoomMedia;
   private readonly ops: RoomOps;
@@ -181,6 +173,7 @@ export class Room {
       sfu,
     );
     this.ops = new RoomOps(this, now);
+    this.presence = new PresenceBatch(now, (entries) => this.appendLog(entries));
   }
 
   get id(): string {
@@ -392,43 +385,14 @@ export class Room {
     this.append(entries, fence, failed);
   }
 
-  /**
-   * A presence change, appended with the others made until a turn of the event loop passes
-   * with none (at most PRESENCE_MAX_WAIT_MS after the first): a join storm, read over many
-   * turns, reaches each member in a few frames.
-   */
+  /** A presence change, appended with the others made with it (presence-batch.ts). */
   private presenceChanged(change: AnyPresenceChange): void {
-    const pending = this.pendingPresence;
-    pending.push(change);
-    if (pending.length >= LIMITS.presenceBatchMaxChanges) this.flushPresence();
-    else if (pending.length === 1) {
-      this.presenceSince = this.now();
-      this.flushAfterQuietTurn(1);
-    }
+    this.presence.add(change);
   }
 
-  private flushAfterQuietTurn(seen: number): void {
-    this.presenceTimer = setImmediate(() => {
-      this.presenceTimer = undefined;
-      const n = this.pendingPresence.length;
-      if (n > seen && this.now() - this.presenceSince < PRESENCE_MAX_WAIT_MS) this.flushAfterQuietTurn(n);
-      else this.flushPresence();
-    });
-  }
-
-  /**
-   * Appends the presence changes not appended yet: one alone as its own event (its subject is
-   * not sent it), several as one `presence` entry for everyone (each client skips its own).
-   */
+  /** Appends the presence changes not appended yet. */
   flushPresence(): void {
-    const changes = this.pendingPresence;
-    if (changes.length === 0) return;
-    this.pendingPresence = [];
-    if (this.presenceTimer !== undefined) clearImmediate(this.presenceTimer);
-    this.presenceTimer = undefined;
-    const [only] = changes;
-    if (changes.length === 1 && only) this.appendLog([{ event: only, except: subjectOf(only) }]);
-    else this.appendLog([{ event: { t: 'presence', changes } }]);
+    this.presence.flush();
   }
 
   /** What an event changes in the replica. */
