@@ -49,8 +49,10 @@ export class PresenceLog<C> {
   }
 
   /**
-   * A change the away members are not sent, kept if any is away. Returns the member away
-   * longest if the log is now past its bound (the caller ends it, which forgets it).
+   * A change the away members are not sent, kept if any is away; `quiet`: only members that
+   * hear quiet changes get it back (not subscribers of a session with connection events
+   * suppressed). Returns the member away longest if the log is now past its bound (the caller
+   * ends it, which forgets it).
    */
   record(change: PresenceChange, quiet = false): C | undefined {
     if (this.away.size === 0) return undefined;
