@@ -251,7 +251,9 @@ export class Room {
       tile.setDropped(
         cause === 'publisher'
           ? `${tileName(tile)}'s video dropped — reconnecting…`
-          : 'Your connection dropped — reconnecting video…',
+          : cause === 'server'
+            ? 'The server moved this video to another node — reconnecting…'
+            : 'Your connection dropped — reconnecting video…',
       );
     });
     sub.on('connected', () => {

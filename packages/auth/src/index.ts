@@ -11,3 +11,5 @@ export {
 export { createApiToken, verifyApiToken, type CreateApiTokenOptions } from './api-token.js';
 // The SDK's HTTP client validates credentials and reports schema issues the same way.
 export { checkCredentials, describeIssues, type LookupSecret, type VerifyOptions } from './credentials.js';
+// OpenTok's session ids and tokens, for back ends on the official `opentok` package.
+export { OPENTOK_SESSION_PREFIX, unwrapOpenTokSessionId, wrapOpenTokSessionId } from './opentok.js';

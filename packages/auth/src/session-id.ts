@@ -15,6 +15,7 @@ import {
   resolveNow,
   type LookupSecret,
 } from './credentials.js';
+import { unwrapOpenTokSessionId } from './opentok.js';
 
 /**
  * Tether keeps no session database: a session id carries its own settings, signed with the
@@ -98,7 +99,7 @@ export function createSessionId(options: CreateSessionIdOptions): string {
  * or its signature does not verify.
  */
 export function parseSessionId(sessionId: string, lookupSecret: LookupSecret): ParsedSessionId {
-  const split = splitSessionId(sessionId);
+  const split = splitSessionId(unwrapOpenTokSessionId(sessionId) ?? sessionId);
   if (typeof split === 'string') throw new TetherError('SESSION_INVALID', split);
   const { body, signature, payload } = split;
   const secret = findSecret(lookupSecret, payload.k);
@@ -126,7 +127,7 @@ export function parseSessionId(sessionId: string, lookupSecret: LookupSecret): P
 
 /** The API key a session id names, without verifying it; `undefined` if it is not a Tether session id. */
 export function peekSessionApiKey(sessionId: string): string | undefined {
-  const split = splitSessionId(sessionId);
+  const split = splitSessionId(unwrapOpenTokSessionId(sessionId) ?? sessionId);
   return typeof split === 'string' ? undefined : split.payload.k;
 }
 

@@ -24,6 +24,7 @@ describe('MediaRouter', () => {
     const media = [
       { t: 'streamMedia', seq: 1, streamId: 's', flowing: false },
       { t: 'mediaRelay', seq: 2, streamId: 's', subscriptionId: 'x', kind: 'offer', sdp: 'v=0' },
+      { t: 'mediaMoved', seq: 5 },
     ] as ServerEventFrame[];
     const other = [
       { t: 'signal', seq: 3, from: null, type: 'a', data: '' },

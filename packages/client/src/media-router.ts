@@ -74,6 +74,12 @@ export class MediaRouter {
       this.relay(frame);
       return true;
     }
+    if (frame.t === 'mediaMoved') {
+      // The session's SFU is on another node now: every peer connection to the old one is dead.
+      for (const p of this.publishers) p.moved();
+      for (const s of this.subscribers) s.moved();
+      return true;
+    }
     return false;
   }
 

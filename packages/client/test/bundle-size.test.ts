@@ -6,8 +6,10 @@ import { buildBrowser } from '../scripts/browser-builds.mjs';
  * whole; the ESM one is unminified, so it sits above it. Raise a budget only with a reason.
  */
 const GZIP_BUDGET_KIB: Record<string, number> = {
-  'dist/browser/tether.js': 35,
-  'dist/browser/tether.esm.js': 50, // not minified; bundlers tree-shake what an app does not use (msgpack)
+  // 35 → 36 and 50 → 52: publishers and subscribers that follow their session's media to another
+  // cluster node (mediaMoved) added 0.5 KiB to what was 34.6 KiB.
+  'dist/browser/tether.js': 36,
+  'dist/browser/tether.esm.js': 52, // not minified; bundlers tree-shake what an app does not use (msgpack)
 };
 
 describe('browser builds', () => {

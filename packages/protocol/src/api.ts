@@ -46,3 +46,19 @@ export type ApiErrorResponse = z.infer<typeof apiErrorResponseSchema>;
 
 /** Maximum lifetime of an API token, in seconds. */
 export const API_TOKEN_MAX_TTL_SECONDS = 300;
+
+/**
+ * OpenTok's REST bodies (README, "Porting from OpenTok"): what the official `opentok` server
+ * SDK sends, checked as strictly as Tether's own. `POST /session/create` is a form.
+ */
+export const openTokCreateSessionFormSchema = z.object({
+  archiveMode: z._default(archiveModeSchema, 'manual'),
+  /** `enabled`: relayed (peer to peer); `disabled`: routed. OpenTok's default is relayed. */
+  'p2p.preference': z._default(z.enum(['enabled', 'disabled']), 'enabled'),
+  location: z.optional(z.string().check(z.maxLength(64))),
+  e2ee: z.optional(z.string()),
+});
+export const openTokSignalBodySchema = z.object({
+  type: z._default(z.string(), ''),
+  data: z.string(),
+});

@@ -48,6 +48,7 @@ const clientFrames: Record<ClientFrame['t'], ClientFrame[]> = {
   forceUnpublish: [{ t: 'forceUnpublish', seq: 6, streamId: 'str.1' }],
   publishMedia: [
     { t: 'publishMedia', seq: 7, streamId: 'str.1', sdp: 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n' },
+    { t: 'publishMedia', seq: 8, streamId: 'str.1', sdp: 'v=0', fresh: true },
   ],
   subscribe: [{ t: 'subscribe', seq: 8, ack: 1, streamId: 'str.1' }],
   answerMedia: [{ t: 'answerMedia', seq: 9, subscriptionId: 'sub-1', sdp: 'v=0' }],
@@ -139,6 +140,7 @@ const serverFrames: Record<ServerFrame['t'], ServerFrame[]> = {
   ],
   streamPropertyChanged: [{ t: 'streamPropertyChanged', seq: 13, streamId: 'str.1', hasVideo: false }],
   streamMedia: [{ t: 'streamMedia', seq: 14, streamId: 'str.1', flowing: false }],
+  mediaMoved: [{ t: 'mediaMoved', seq: 16 }],
   mediaRelay: [
     {
       t: 'mediaRelay',

@@ -117,6 +117,11 @@ export const ERRORS = {
     message:
       'No WebRTC implementation: in Node pass `rtc: { RTCPeerConnection }` from werift to the Session.',
   },
+  MEDIA_MOVED: {
+    num: 4309,
+    message:
+      "The session's media moved to another cluster node while this operation was on its way (the SDK publishes and subscribes again by itself, after `mediaMoved`).",
+  },
   SESSION_NOT_FOUND: { num: 4303, message: 'The session has no live state on this server.' },
 
   RESUME_UNKNOWN_CONNECTION: {

@@ -92,13 +92,18 @@ export const forceUnpublishFrameSchema = z.object({
 /** SDP is opaque to the protocol; bounded like everything else. */
 const sdp = z.string().check(z.minLength(1), z.maxLength(32 * 1024));
 
-/** Routed: the publisher's offer (first, or an ICE restart) for its stream; the reply carries the server's answer. */
+/**
+ * Routed: the publisher's offer (first, or an ICE restart) for its stream; the reply carries
+ * the server's answer. `fresh`: the offer comes from a new peer connection (after
+ * `mediaMoved`), so the server starts a new receiving end rather than restart ICE on its own.
+ */
 export const publishMediaFrameSchema = z.object({
   t: z.literal('publishMedia'),
   seq,
   ack: z.optional(ack),
   streamId: idSchema,
   sdp,
+  fresh: z.optional(z.boolean()),
 });
 
 /** Subscribe to a stream. Routed: the reply carries the server's offer. Relayed: the publisher will offer through `mediaRelay`. */
@@ -348,6 +353,17 @@ export const mediaRelayFrameSchema = z.object({
   sdp: z.optional(z.string()),
 });
 
+/**
+ * Routed, in a cluster: the session's media moved to another node (the node that ran its SFU
+ * died or is draining). Every publisher publishes again on a fresh peer connection
+ * (`publishMedia` with `fresh`) and every subscriber subscribes again, inside the media window;
+ * the streams stay as they are.
+ */
+export const mediaMovedFrameSchema = z.object({
+  t: z.literal('mediaMoved'),
+  ...reliable,
+});
+
 export const serverAckFrameSchema = z.object({ t: z.literal('ack'), ack });
 export const serverHeartbeatFrameSchema = z.object({
   t: z.literal('hb'),
@@ -386,6 +402,7 @@ export const serverEventFrameSchema = z.discriminatedUnion('t', [
   streamPropertyChangedFrameSchema,
   streamMediaFrameSchema,
   mediaRelayFrameSchema,
+  mediaMovedFrameSchema,
 ]);
 
 export const serverFrameSchema = z.discriminatedUnion('t', [
@@ -403,6 +420,7 @@ export const serverFrameSchema = z.discriminatedUnion('t', [
   streamPropertyChangedFrameSchema,
   streamMediaFrameSchema,
   mediaRelayFrameSchema,
+  mediaMovedFrameSchema,
   serverAckFrameSchema,
   serverHeartbeatFrameSchema,
   errorFrameSchema,

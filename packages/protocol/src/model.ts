@@ -82,3 +82,18 @@ export const tokenClaimsSchema = z.object({
   jti: z.optional(z.string().check(z.maxLength(128))),
 });
 export type TokenClaims = z.infer<typeof tokenClaimsSchema>;
+
+/**
+ * Claims of an OpenTok client token, as the official `opentok` package signs them (a JWT with
+ * `scope: 'session.connect'`, or the fields of a `T1==` token, numbers as text). Tether maps
+ * them onto its own (auth's opentok.ts); `publisheronly` is a publisher.
+ */
+export const openTokTokenClaimsSchema = z.object({
+  session_id: sessionIdSchema,
+  role: z.optional(z.enum(['publisher', 'publisheronly', 'subscriber', 'moderator'])),
+  connection_data: z.optional(z.string()),
+  create_time: z.optional(z.coerce.number()),
+  expire_time: z.coerce.number(),
+  nonce: z.optional(z.union([z.string(), z.number()])),
+});
+export type OpenTokTokenClaims = z.infer<typeof openTokTokenClaimsSchema>;

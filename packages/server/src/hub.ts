@@ -85,6 +85,8 @@ export class Hub {
   private readonly checkpoints: Checkpoints;
   private drainingSince: number | undefined;
   private readonly tombstones = new Tombstones();
+  /** Dead nodes already acted on (node ids are never reused). */
+  private readonly downNodes = new Set<string>();
   /** What is held for connections without a transport, bounded per session and for the server. */
   readonly budget: InterruptedBudget<Connection, Room>;
 
@@ -102,6 +104,7 @@ export class Hub {
       opts.engine.onOrphans((records) => {
         for (const record of records) void this.adoptOrphan(record);
       });
+      opts.engine.onNodeDown((id) => this.nodeDown(id));
       this.checkpoints.start(() => this.rooms.values());
     }
   }
@@ -357,6 +360,12 @@ export class Hub {
    */
   async drain(timeoutMs: number, progress?: (left: number) => void): Promise<number> {
     this.drainingSince = this.opts.clock.now();
+    // The media it runs moves first: its clients publish and subscribe again wherever they resume.
+    await Promise.all(
+      this.roomsHeld().map((room) =>
+        room.routing.handOver().catch((err: unknown) => this.clusterError(err, 'hand media over')),
+      ),
+    );
     for (const room of this.rooms.values()) for (const conn of room.members()) conn.drain();
     const left = () => [...this.rooms.values()].reduce((n, r) => n + r.members().length, 0);
     const deadline = this.opts.clock.now() + timeoutMs;
@@ -437,7 +446,7 @@ export class Hub {
     this.opts.engine.directory
       .remove(record.sessionId, id)
       .catch((err: unknown) => this.clusterError(err, 'remove'));
-    if (room && room.members().length === 0 && !this.orphans.inSession(room.id)) this.closeRoom(room);
+    if (room) this.closeIfUnused(room);
   }
 
   /** A request for a connection this node holds no transport of: an orphan here is ended. */
@@ -445,6 +454,18 @@ export class Hub {
     if (request.kind !== 'forceDisconnect') return;
     const record = this.orphans.drop(connectionId);
     if (record) this.endOrphan(record, 'forceDisconnected');
+  }
+
+  /**
+   * Another node died: each session whose media it ran moves its media (one node finds out
+   * first and says so). Heard on every sweep until the node is reaped: acted on once.
+   */
+  private nodeDown(id: string): void {
+    if (this.downNodes.has(id)) return;
+    if (this.downNodes.size >= 1024) this.downNodes.clear(); // bounded: a node acted on twice only moves nothing
+    this.downNodes.add(id);
+    for (const room of this.rooms.values())
+      room.routing.nodeDown(id).catch((err: unknown) => this.clusterError(err, 'move media'));
   }
 
   private clusterError(err: unknown, what: string): void {
@@ -485,9 +506,8 @@ export class Hub {
       session,
       {
         onDestroyed: (conn, reason, code, seen) => this.destroyed(room, conn, reason, code, seen),
-        onEmpty: (r) => {
-          if (!this.orphans.inSession(r.id)) this.closeRoom(r);
-        },
+        onEmpty: (r) => this.closeIfUnused(r),
+        onMediaIdle: (r) => this.closeIfUnused(r),
         onMoved: (id, conn) => {
           if (conn) this.budget.remove(conn);
           this.orphans.drop(id);
@@ -499,25 +519,27 @@ export class Hub {
         },
       },
       () => this.opts.clock.now(),
-      (hooks) =>
-        new Sfu(
-          {
-            clock: this.opts.clock,
-            log: this.opts.log,
-            mediaTimeoutMs: this.opts.mediaTimeoutMs,
-            mediaWindowMs: this.opts.transport.mediaWindowMs,
-          },
-          hooks,
-        ),
-      (entries, fence, failed) => {
+      {
+        makeSfu: (hooks) =>
+          new Sfu(
+            {
+              clock: this.opts.clock,
+              log: this.opts.log,
+              mediaTimeoutMs: this.opts.mediaTimeoutMs,
+              mediaWindowMs: this.opts.transport.mediaWindowMs,
+            },
+            hooks,
+          ),
+        homes: engine.mediaHomes,
+        clock: this.opts.clock,
+      },
+      (entries, fence, failed) =>
         engine.append(session.sessionId, entries, fence).catch((err: unknown) => {
           this.opts.log.error({ err, sessionId: session.sessionId }, 'append to the session log failed');
           failed?.(err);
-        });
-      },
+        }),
       engine.nodeId,
-      // In a cluster another node may rebuild a replay from the log: attached connections get every entry.
-      !this.clustered,
+      this.clustered,
     );
     const followed = await engine.follow(
       session.sessionId,
@@ -544,8 +566,16 @@ export class Hub {
     this.closeRoom(room);
   }
 
+  /** No connection of its own, no orphan waiting, no media to run: this node stops following the session. */
+  private closeIfUnused(room: Room): void {
+    if (room.members().length === 0 && !this.orphans.inSession(room.id) && !room.routing.pinned)
+      this.closeRoom(room);
+  }
+
   /** A room whose last local connection left: this node stops following the session. */
   private closeRoom(room: Room): void {
+    room.routing.close();
+    room.media.close();
     if (this.rooms.get(room.id) === room) this.rooms.delete(room.id);
     this.unfollow.get(room)?.();
     this.unfollow.delete(room);
@@ -553,7 +583,7 @@ export class Hub {
 
   /** A room opened for a join that did not happen. */
   private closeIfEmpty(room: Room): void {
-    if (room.members().length === 0) this.closeRoom(room);
+    if (room.members().length === 0 && !room.routing.pinned) this.closeRoom(room);
   }
 
   private destroyed(room: Room, conn: Connection, reason: EndReason, code: ErrorCode, seen: boolean): void {

@@ -6,7 +6,6 @@ import {
   type ServerEvent,
   type StreamInfo,
 } from '@tether/protocol';
-import type { Connection } from './connection.js';
 import type { Sfu } from './media/sfu.js';
 
 export type OpResult =
@@ -15,6 +14,13 @@ export type OpResult =
 
 /** A media op runs later, in order with the other media ops of its connection. */
 export type Deferred = () => Promise<OpResult>;
+
+/** Routed, and this node is not (or no longer) the session's media home. */
+const MOVED: OpResult = {
+  ok: false,
+  code: 'MEDIA_MOVED',
+  detail: "this node does not run the session's media",
+};
 
 const NOT_ROUTED: OpResult = {
   ok: false,
@@ -48,28 +54,73 @@ export interface RoomView {
   readonly streams: Map<string, StreamInfo>;
   /** Sends an event to one connection of the session, wherever it is. */
   send(event: ServerEvent, to: string): void;
-  broadcast(event: ServerEvent, except?: Connection): void;
+  broadcast(event: ServerEvent, except?: string): void;
 }
 
 /**
- * Media of one session. Routed: negotiation with the SFU. Relayed: the server only passes
- * offers and answers between publisher and subscriber. Either way it keeps who subscribes
- * to what, so every exit path (unsubscribe, unpublish, leave, give-up) cleans up.
+ * Media of one session. Routed: negotiation with the SFU, which runs on one node of a cluster
+ * (the session's media home, media-routing.ts): this node's SFU exists while it is that home.
+ * Relayed: the server only passes offers and answers between publisher and subscriber. Either
+ * way it keeps who subscribes to what, so every exit path (unsubscribe, unpublish, leave,
+ * give-up) cleans up. Routed subscriptions are known at the home only; relayed ones on every
+ * node, folded from the log (`observe`), since either party may be on any node.
  */
 export class RoomMedia {
   private readonly subscriptions = new Map<string, Subscription>();
+  private sfu: Sfu | undefined;
 
   constructor(
     private readonly room: RoomView,
-    /** The SFU, for routed sessions; undefined for relayed ones. */
-    private readonly sfu: Sfu | undefined,
-  ) {}
+    /** Makes the SFU, for routed sessions; undefined for relayed ones. */
+    private readonly makeSfu: (() => Sfu) | undefined,
+    /** One process: this node is always the media home, its SFU made at once. */
+    home: boolean,
+  ) {
+    if (home) this.sfu = makeSfu?.();
+  }
 
   get routed(): boolean {
+    return this.makeSfu !== undefined;
+  }
+
+  /** Whether this node runs the session's SFU. */
+  get isHome(): boolean {
     return this.sfu !== undefined;
   }
 
-  run(conn: Connection, op: MediaOp): OpResult | Deferred {
+  /**
+   * This node became the session's media home. `moved`: the media of the streams there are
+   * was on another node; each publisher publishes again within the media window, or its stream
+   * is given up (Sfu.expect).
+   */
+  becomeHome(moved: boolean): void {
+    if (this.sfu || !this.makeSfu) return;
+    this.sfu = this.makeSfu();
+    if (moved) for (const streamId of this.room.streams.keys()) this.sfu.expect(streamId);
+  }
+
+  /** This node is no longer the media home: its SFU and the subscriptions to it end. */
+  leaveHome(): void {
+    this.sfu?.close();
+    this.sfu = undefined;
+    if (this.routed) this.subscriptions.clear();
+  }
+
+  /** Relayed: a subscription made or ended, as the log tells every node (either party may be anywhere). */
+  observe(event: ServerEvent): void {
+    if (this.routed || event.t !== 'mediaRelay') return;
+    if (event.kind === 'subscribe')
+      this.subscriptions.set(event.subscriptionId, {
+        subscriptionId: event.subscriptionId,
+        streamId: event.streamId,
+        connectionId: event.from,
+      });
+    else if (event.kind === 'unsubscribe') this.subscriptions.delete(event.subscriptionId);
+  }
+
+  /** Runs a media op of connection `connId` here (routed: this node is the media home). */
+  run(connId: string, op: MediaOp): OpResult | Deferred {
+    const conn = { id: connId };
     switch (op.t) {
       case 'streamProperty': {
         const stream = this.room.streams.get(op.streamId);
@@ -81,23 +132,25 @@ export class RoomMedia {
           ...(op.hasVideo !== undefined ? { hasVideo: op.hasVideo } : {}),
         };
         // The replica changes when the event comes back from the log.
-        this.room.broadcast({ t: 'streamPropertyChanged', streamId: op.streamId, ...changes }, conn);
+        this.room.broadcast({ t: 'streamPropertyChanged', streamId: op.streamId, ...changes }, conn.id);
         return { ok: true };
       }
       case 'publishMedia': {
+        if (!this.routed) return NOT_ROUTED;
         const sfu = this.sfu;
-        if (!sfu) return NOT_ROUTED;
+        if (!sfu) return MOVED;
         const stream = this.room.streams.get(op.streamId);
         if (!stream) return { ok: false, code: 'STREAM_NOT_FOUND', detail: op.streamId };
         if (stream.connectionId !== conn.id)
           return { ok: false, code: 'NOT_PERMITTED', detail: 'not your stream' };
-        return async () => ({ ok: true, sdp: await sfu.publish(op.streamId, op.sdp) });
+        return async () => ({ ok: true, sdp: await sfu.publish(op.streamId, op.sdp, op.fresh === true) });
       }
       case 'subscribe': {
         const stream = this.room.streams.get(op.streamId);
         if (!stream) return { ok: false, code: 'STREAM_NOT_FOUND', detail: op.streamId };
-        const sfu = this.sfu;
-        if (sfu)
+        if (this.routed) {
+          const sfu = this.sfu;
+          if (!sfu) return MOVED;
           return async () => {
             if (!this.room.streams.has(op.streamId))
               return { ok: false, code: 'STREAM_NOT_FOUND', detail: op.streamId };
@@ -109,12 +162,9 @@ export class RoomMedia {
             });
             return { ok: true, subscriptionId, sdp };
           };
+        }
+        // Relayed: known to every node once the log carries the publisher's `subscribe` (observe).
         const subscriptionId = randomUUID();
-        this.subscriptions.set(subscriptionId, {
-          subscriptionId,
-          streamId: op.streamId,
-          connectionId: conn.id,
-        });
         this.room.send(
           { t: 'mediaRelay', subscriptionId, streamId: op.streamId, from: conn.id, kind: 'subscribe' },
           stream.connectionId,
@@ -123,8 +173,9 @@ export class RoomMedia {
       }
       case 'answerMedia':
       case 'restartMedia': {
+        if (!this.routed) return NOT_ROUTED;
         const sfu = this.sfu;
-        if (!sfu) return NOT_ROUTED;
+        if (!sfu) return MOVED;
         const sub = this.subscriptions.get(op.subscriptionId);
         if (!sub || sub.connectionId !== conn.id)
           return { ok: false, code: 'SUBSCRIPTION_NOT_FOUND', detail: op.subscriptionId };
@@ -136,7 +187,7 @@ export class RoomMedia {
         return async () => ({ ok: true, sdp: await sfu.restart(op.subscriptionId) });
       }
       case 'relay': {
-        if (this.sfu)
+        if (this.routed)
           return {
             ok: false,
             code: 'MEDIA_MODE_MISMATCH',
@@ -169,7 +220,7 @@ export class RoomMedia {
         const sub = this.subscriptions.get(op.subscriptionId);
         if (!sub || sub.connectionId !== conn.id)
           return { ok: false, code: 'SUBSCRIPTION_NOT_FOUND', detail: op.subscriptionId };
-        this.endSubscription(sub);
+        this.endSubscription(sub, true);
         return { ok: true };
       }
     }
@@ -182,14 +233,17 @@ export class RoomMedia {
       if (sub.streamId === streamId) this.subscriptions.delete(sub.subscriptionId);
   }
 
-  /** A connection ended: its subscriptions end. */
-  connectionEnded(connectionId: string): void {
+  /**
+   * A connection ended: its subscriptions end. Relayed, every node hears it and `announce` is
+   * true on the one that held the connection: it tells each publisher, once.
+   */
+  connectionEnded(connectionId: string, announce: boolean): void {
     for (const sub of [...this.subscriptions.values()])
-      if (sub.connectionId === connectionId) this.endSubscription(sub);
+      if (sub.connectionId === connectionId) this.endSubscription(sub, announce);
   }
 
   close(): void {
-    this.sfu?.close();
+    this.leaveHome();
     this.subscriptions.clear();
   }
 
@@ -197,14 +251,17 @@ export class RoomMedia {
     return this.subscriptions.size;
   }
 
-  private endSubscription(sub: Subscription): void {
-    this.subscriptions.delete(sub.subscriptionId);
-    if (this.sfu) {
-      this.sfu.unsubscribe(sub.subscriptionId);
+  private endSubscription(sub: Subscription, announce: boolean): void {
+    if (this.routed) {
+      this.subscriptions.delete(sub.subscriptionId);
+      this.sfu?.unsubscribe(sub.subscriptionId);
       return;
     }
+    // Relayed: the `unsubscribe` the log carries ends it on every node (observe).
     const stream = this.room.streams.get(sub.streamId);
-    if (stream)
+    if (!announce) return;
+    if (!stream) this.subscriptions.delete(sub.subscriptionId);
+    else
       this.room.send(
         {
           t: 'mediaRelay',

@@ -78,7 +78,7 @@ export class RoomOps {
       case 'unsubscribe':
       case 'relay':
       case 'streamProperty':
-        return this.room.media.run(conn, op as MediaOp);
+        return this.room.routing.run(conn.id, op as MediaOp);
       case 'signal': {
         const bad = checkSignal(op.type, op.data);
         if (bad) return { ok: false, code: bad };

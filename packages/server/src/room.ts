@@ -15,6 +15,7 @@ import {
   type ServerEvent,
   type SessionInfo,
   type StreamInfo,
+  type Clock,
 } from '@tether/protocol';
 import {
   FencedError,
@@ -24,6 +25,7 @@ import {
   type Fence,
   type LogEntry,
   type Logged,
+  type MediaHomes,
   type Member,
   type OwnerRequest,
   type Position,
@@ -36,6 +38,7 @@ import { emptyState, foldEntry, type SessionState } from './cluster/session-fold
 import { PresenceBatch } from './presence-batch.js';
 import { PresenceLog, type PresenceChange } from './presence-log.js';
 import { RoomMedia } from './room-media.js';
+import { MediaRouting } from './media-routing.js';
 import { RoomOps } from './room-ops.js';
 import type { Sfu, SfuHooks } from './media/sfu.js';
 
@@ -48,8 +51,10 @@ export type EndReason = Exclude<Reason, 'tokenExpired' | 'resumeFailed'>;
 export interface RoomHooks {
   /** A connection ended for good (for tombstones, metrics and logs); `seen` is false for one nobody was told of. */
   onDestroyed(conn: Connection, reason: EndReason, code: ErrorCode, seen: boolean): void;
-  /** The last connection this node owns left. */
+  /** The last connection this node owns left (and it runs none of the session's media). */
   onEmpty(room: Room): void;
+  /** This node, the session's media home, let its media go (no stream left): it may stop following it. */
+  onMediaIdle(room: Room): void;
   /** A connection was taken over by another node (a resume there): dropped here without a word, if held here. */
   onMoved(connectionId: string, conn: Connection | undefined): void;
   /** The owner of a connection is asked to end it, and this node holds none: maybe an orphan of a dead node. */
@@ -98,9 +103,12 @@ export const CLOSE_CODE: Record<EndReason, ErrorCode> = {
   protocolError: 'ABUSE_CLOSED',
 };
 
-/** Appends entries to the session's log; the engine delivers them back through `onLogged`. */
-/** Appends entries to the session's log; `failed` hears an append that did not happen (the engine's error). */
-export type Append = (entries: LogEntry[], fence?: Fence, failed?: (err: unknown) => void) => void;
+/**
+ * Appends entries to the session's log; the engine delivers them back through `onLogged`.
+ * `failed` hears an append that did not happen (the engine's error); the promise settles
+ * when the append has happened or failed (it never rejects).
+ */
+export type Append = (entries: LogEntry[], fence?: Fence, failed?: (err: unknown) => void) => Promise<void>;
 
 /**
  * One session as this node sees it: a replica of its members and streams, folded from the
@@ -136,44 +144,62 @@ export class Room {
   private readonly presence: PresenceBatch;
 
   readonly media: RoomMedia;
+  /** Where its media ops run: here, or at the session's media home on another node. */
+  readonly routing: MediaRouting;
   private readonly ops: RoomOps;
 
   constructor(
     readonly session: SessionInfo,
     private readonly hooks: RoomHooks,
     private readonly now: () => number,
-    /** Makes the SFU of a routed session. */
-    makeSfu: (hooks: SfuHooks) => Sfu,
+    /** Where the media of a routed session runs: the SFU and the cluster's media homes. */
+    mediaHost: { makeSfu: (hooks: SfuHooks) => Sfu; homes: MediaHomes; clock: Clock },
     private readonly append: Append,
     /** This node's id (the owner of the connections it welcomes). */
     private readonly nodeId: string,
     /**
-     * Spare presence changes to members still attached but silent past half their timeout
-     * (most likely about to be found dead). One process only: in a cluster, another node
-     * rebuilding a connection's replay numbers every entry, so an attached connection must be
-     * sent exactly the log's entries.
+     * A cluster engine: other nodes follow the session too. Then presence changes are not
+     * spared to members still attached but silent past half their timeout (most likely about
+     * to be found dead), as one process does: another node rebuilding a connection's replay
+     * numbers every entry, so an attached connection must be sent exactly the log's entries.
      */
-    private readonly spareSilent = true,
+    private readonly clustered = false,
   ) {
-    const sfu =
-      session.mediaMode === 'routed'
-        ? makeSfu({
-            onFlowing: (streamId, flowing) => {
-              if (this.streams.has(streamId)) this.emit({ event: { t: 'streamMedia', streamId, flowing } });
-            },
-            onGiveUp: (streamId) => this.destroyStream(streamId, 'networkDisconnected'),
-          })
-        : undefined;
+    this.presence = new PresenceBatch(now, (entries) => this.appendLog(entries));
+    const sfuHooks: SfuHooks = {
+      onFlowing: (streamId, flowing) => {
+        if (this.streams.has(streamId)) this.emit({ event: { t: 'streamMedia', streamId, flowing } });
+      },
+      onGiveUp: (streamId) => this.destroyStream(streamId, 'networkDisconnected'),
+    };
     this.media = new RoomMedia(
       {
         streams: this.streams,
         send: (event, to) => this.emit({ event, to }),
-        broadcast: (event, except) => this.emit({ event, ...(except ? { except: except.id } : {}) }),
+        broadcast: (event, except) => this.emit({ event, ...(except ? { except } : {}) }),
       },
-      sfu,
+      session.mediaMode === 'routed' ? () => mediaHost.makeSfu(sfuHooks) : undefined,
+      !clustered,
+    );
+    const streams = this.streams;
+    this.routing = new MediaRouting(
+      {
+        sessionId: session.sessionId,
+        nodeId,
+        media: this.media,
+        get streamCount() {
+          return streams.size;
+        },
+        append: (entries) =>
+          new Promise<void>(
+            (resolve, reject) => void this.appendNow(entries, undefined, reject).then(resolve),
+          ),
+      },
+      mediaHost.homes,
+      mediaHost.clock,
+      clustered,
     );
     this.ops = new RoomOps(this, now);
-    this.presence = new PresenceBatch(now, (entries) => this.appendLog(entries));
   }
 
   get id(): string {
@@ -341,10 +367,8 @@ export class Room {
     // Only a departure empties a room: one just opened for a join or a takeover is not empty yet.
     const emptied = this.lostLocal && this.local.size === 0;
     this.lostLocal = false;
-    if (emptied) {
-      this.media.close();
-      this.hooks.onEmpty(this);
-    }
+    // The media home keeps following a session whose media it runs, with no connection of its own.
+    if (emptied && !this.routing.pinned) this.hooks.onEmpty(this);
   }
 
   /**
@@ -365,13 +389,13 @@ export class Room {
   }
 
   /** Appends after the presence changes made before (flushPresence). */
-  private appendNow(entries: LogEntry[], fence?: Fence, failed?: (err: unknown) => void): void {
+  private appendNow(entries: LogEntry[], fence?: Fence, failed?: (err: unknown) => void): Promise<void> {
     this.flushPresence();
-    this.appendLog(entries, fence, failed);
+    return this.appendLog(entries, fence, failed);
   }
 
   /** Appends; with connection events suppressed, each presence entry names the subscribers it is about (`quiet`). */
-  private appendLog(entries: LogEntry[], fence?: Fence, failed?: (err: unknown) => void): void {
+  private appendLog(entries: LogEntry[], fence?: Fence, failed?: (err: unknown) => void): Promise<void> {
     if (this.suppressed)
       for (const entry of entries) {
         const { event } = entry;
@@ -382,7 +406,7 @@ export class Room {
           .filter((id) => (this.local.get(id)?.role ?? this.roster.get(id)?.role) === 'subscriber');
         if (quiet.length > 0) entry.quiet = [...new Set(quiet)];
       }
-    this.append(entries, fence, failed);
+    return this.append(entries, fence, failed);
   }
 
   /** A presence change, appended with the others made with it (presence-batch.ts). */
@@ -403,7 +427,13 @@ export class Room {
     else if (event.t === 'streamDestroyed') {
       this.local.get(event.connectionId)?.streams.delete(event.streamId);
       this.media.streamEnded(event.streamId);
-    }
+      if (this.streams.size === 0 && this.media.isHome && this.clustered)
+        void this.routing.idle().then(
+          () => this.hooks.onMediaIdle(this),
+          () => this.hooks.onMediaIdle(this),
+        );
+    } else if (event.t === 'mediaRelay') this.media.observe(event);
+    else if (event.t === 'mediaMoved') this.routing.moved();
   }
 
   /** Sends an event to the local connections it is for; the body is encoded once per codec in use. */
@@ -418,7 +448,7 @@ export class Room {
     const kept = changesOf(event).filter(isPresenceChange);
     let full: Connection | undefined;
     if (kept.length > 0) {
-      if (this.spareSilent)
+      if (!this.clustered)
         for (const conn of this.local.values())
           if (conn.id !== entry.except && conn.silentTooLong) this.absent.left(conn);
       const quiet = new Set(entry.quiet);
@@ -470,9 +500,13 @@ export class Room {
         this.hooks.onMoved(rec.connectionId, conn);
         return;
       }
+      case '~media':
+      case '~mediaResult':
+        this.routing.record(rec);
+        return;
       case '~ended': {
         const conn = to === undefined ? undefined : this.local.get(to);
-        this.media.connectionEnded(rec.connectionId);
+        this.media.connectionEnded(rec.connectionId, conn !== undefined);
         if (!conn) return;
         this.local.delete(conn.id);
         this.absent.forget(conn);

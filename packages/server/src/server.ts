@@ -5,6 +5,7 @@ import { WebSocketServer } from 'ws';
 import { DEFAULTS, defaultSendBufferMaxBytes, type ServerOptions } from './config.js';
 import { registerDemoRoutes, type DemoOptions } from './demo-routes.js';
 import { registerHttpApi } from './http-api.js';
+import { registerOpenTokApi } from './opentok-api.js';
 import { MemoryEngine } from './cluster/memory-engine.js';
 import { Hub } from './hub.js';
 import { createMetrics } from './metrics.js';
@@ -76,6 +77,7 @@ export async function startServer(
     routerOptions: { maxParamLength: 1024 },
   }) as unknown as FastifyInstance;
   registerHttpApi(http, hub, projects, metrics, () => clock.now());
+  registerOpenTokApi(http, hub, projects, () => clock.now());
   if (options.demo) registerDemoRoutes(http, options.demo, devProject);
 
   // A hard cap at the WebSocket layer (close 1009); below it, the protocol's own 64 KiB limit has its own code.

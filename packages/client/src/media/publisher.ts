@@ -35,7 +35,7 @@ export interface PublisherOptions {
 
 interface Peer {
   pc: RTCPeerConnection;
-  watch: PathWatch;
+  watch: PathWatch | undefined;
   recovery: MediaRecovery;
 }
 
@@ -54,6 +54,8 @@ export class Publisher extends Emitter<PublisherEvents> {
   private readonly peers = new Map<string, Peer>();
   private wanted = false;
   private republishPending = false;
+  /** Routed, in a cluster: going up again on a fresh peer connection after `mediaMoved`. */
+  private moving = false;
   /** A "not flowing" report from the server, acted on unless "flowing" follows at once. */
   private silenceTimer: TimerHandle | undefined;
   private audioOn: boolean;
@@ -157,8 +159,55 @@ export class Publisher extends Emitter<PublisherEvents> {
     // it would restart ICE on a path that works, interrupting media for nothing.
     this.silenceTimer = channel.clock.setTimeout(() => {
       this.silenceTimer = undefined;
-      if (this.upstream === peer) peer.recovery.lost();
+      if (this.upstream === peer && !this.moving) peer.recovery.lost();
     }, MEDIA_TIMING.pollMs);
+  }
+
+  /**
+   * @internal Routed, in a cluster: the session's media moved to another node, and the peer
+   * connection to the old one is dead. The stream stays; its media goes up again on a fresh
+   * peer connection (publishRequesting until it is connected), retried within the media
+   * window and given up after it, as any media loss is.
+   */
+  moved(): void {
+    const channel = this.channel;
+    if (!channel?.routed || !this.upstream || !this._stream || this.moving) return;
+    this.moving = true;
+    if (this._state === 'publishing') this.setState('publishRequesting');
+    this.rebuild(channel, channel.clock.now() + channel.mediaWindowMs);
+  }
+
+  private rebuild(channel: MediaChannel, deadline: number): void {
+    this.closeUpstream();
+    const peer = (this.upstream = this.makePeer(
+      () => this.negotiateUpstream(true),
+      () => this.giveUp(),
+      false,
+    ));
+    const left = () => Math.max(1, deadline - channel.clock.now());
+    const attempt = async () => {
+      await this.negotiateUpstream(false, true);
+      await iceConnected(peer.pc, channel.clock, Math.min(left(), MEDIA_TIMING.retryMs * 4));
+    };
+    attempt().then(
+      () => {
+        if (this.upstream !== peer) return;
+        this.moving = false;
+        peer.watch = this.watchPeer(peer);
+        if (this._state === 'publishRequesting') this.setState('publishing');
+      },
+      () => {
+        if (this.upstream !== peer) return;
+        if (channel.clock.now() >= deadline) {
+          this.moving = false;
+          this.giveUp();
+          return;
+        }
+        channel.clock.setTimeout(() => {
+          if (this.upstream === peer) this.rebuild(channel, deadline);
+        }, MEDIA_TIMING.retryMs);
+      },
+    );
   }
 
   /** @internal The server destroyed our stream (force-unpublished, or given up). */
@@ -214,19 +263,34 @@ export class Publisher extends Emitter<PublisherEvents> {
     await this.channel.request({ t: 'relay', subscriptionId, kind: 'offer', sdp });
   }
 
-  private async negotiateUpstream(iceRestart: boolean): Promise<void> {
+  /** `fresh`: the first offer of a new peer connection, to a media home that has never seen it. */
+  private async negotiateUpstream(iceRestart: boolean, fresh = false): Promise<void> {
     const peer = this.upstream;
     const stream = this._stream;
     if (!peer || !stream || !this.channel) return;
     await peer.pc.setLocalDescription(await peer.pc.createOffer({ iceRestart }));
     const offer = await gatheredSdp(peer.pc, this.channel.clock);
-    const { sdp } = await this.channel.request({ t: 'publishMedia', streamId: stream.streamId, sdp: offer });
+    let sdp: string | undefined;
+    try {
+      ({ sdp } = await this.channel.request({
+        t: 'publishMedia',
+        streamId: stream.streamId,
+        sdp: offer,
+        ...(fresh ? { fresh: true } : {}),
+      }));
+    } catch (err) {
+      // An ICE restart reached a media home that never had this peer connection: up again, fresh.
+      if (!fresh && err instanceof TetherError && err.code === 'MEDIA_MOVED' && this.upstream === peer)
+        this.moved();
+      throw err;
+    }
     if (!sdp) throw new TetherError('MEDIA_NEGOTIATION_FAILED', 'no answer from the server');
     await peer.pc.setRemoteDescription({ type: 'answer', sdp });
     resumeIceChecks(peer.pc);
   }
 
-  private makePeer(restart: () => Promise<void>, onGiveUp: () => void): Peer {
+  /** `watched`: its path is watched from now on (a peer rebuilt after a move is watched once connected). */
+  private makePeer(restart: () => Promise<void>, onGiveUp: () => void, watched = true): Peer {
     const channel = this.channel as MediaChannel;
     const pc = new channel.rtc.RTCPeerConnection(peerConfig(channel.iceServers));
     for (const track of this.tracks) pc.addTransceiver(track, { direction: 'sendonly' });
@@ -244,11 +308,17 @@ export class Publisher extends Emitter<PublisherEvents> {
       },
       onGiveUp,
     });
+    const peer: Peer = { pc, watch: undefined, recovery };
+    if (watched) peer.watch = this.watchPeer(peer);
+    return peer;
+  }
+
+  private watchPeer(peer: Peer): PathWatch {
+    const channel = this.channel as MediaChannel;
     // ICE state only: a publisher's own packet counters keep rising on a dead path.
-    const watch = new PathWatch(pc, channel.clock, undefined, { idleMs: 0, pollMs: 0 }, (healthy) =>
-      healthy ? recovery.recovered() : recovery.lost(),
+    return new PathWatch(peer.pc, channel.clock, undefined, { idleMs: 0, pollMs: 0 }, (healthy) =>
+      healthy ? peer.recovery.recovered() : peer.recovery.lost(),
     );
-    return { pc, watch, recovery };
   }
 
   /** The media window passed: unpublish, fall back to noPublish, and publish again when the network is back. */
@@ -274,20 +344,24 @@ export class Publisher extends Emitter<PublisherEvents> {
     if (!peer) return;
     this.peers.delete(subscriptionId);
     peer.recovery.close();
-    peer.watch.close();
+    peer.watch?.close();
     peer.pc.close();
+  }
+
+  private closeUpstream(): void {
+    if (!this.upstream) return;
+    this.upstream.recovery.close();
+    this.upstream.watch?.close();
+    this.upstream.pc.close();
+    this.upstream = undefined;
   }
 
   private teardown(): void {
     this._stream = undefined;
+    this.moving = false;
     if (this.silenceTimer !== undefined) this.channel?.clock.clearTimeout(this.silenceTimer);
     this.silenceTimer = undefined;
-    if (this.upstream) {
-      this.upstream.recovery.close();
-      this.upstream.watch.close();
-      this.upstream.pc.close();
-      this.upstream = undefined;
-    }
+    this.closeUpstream();
     for (const id of [...this.peers.keys()]) this.closePeer(id);
   }
 

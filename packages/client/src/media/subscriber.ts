@@ -16,8 +16,11 @@ export type { SubscriberState } from './subscriber-state.js';
 
 export interface SubscriberEvents {
   stateChanged: { state: SubscriberState; code?: ErrorCode };
-  /** The stream dropped: on this side (`local`) or the publisher's (`publisher`). */
-  disconnected: { cause: 'local' | 'publisher' };
+  /**
+   * The stream dropped: on this side (`local`), the publisher's (`publisher`), or the server's
+   * (`server`: in a cluster, the session's media moved to another node and is coming back there).
+   */
+  disconnected: { cause: 'local' | 'publisher' | 'server' };
   /** It flows again. */
   connected: Record<string, never>;
   /** A received track, to render or consume. */
@@ -42,6 +45,8 @@ export class Subscriber extends Emitter<SubscriberEvents> {
   private publisherOk = true;
   private reported = true;
   private resubscribePending = false;
+  /** Routed, in a cluster: subscribing again after `mediaMoved`. */
+  private moving = false;
   private ended = false;
   private graceTimer: TimerHandle | undefined;
 
@@ -114,6 +119,61 @@ export class Subscriber extends Emitter<SubscriberEvents> {
     this.report();
   }
 
+  /**
+   * @internal Routed, in a cluster: the session's media moved to another node; the
+   * subscription went with the old one. It stays playing: `disconnected {cause: 'server'}`,
+   * subscribe again (retried within the media window), `connected` once media flows — or
+   * noPlay with MEDIA_TIMEOUT after the window, and a new subscription when the network allows.
+   */
+  moved(): void {
+    if (this.ended || !this.channel.routed || this.moving || this._state !== 'playing') return;
+    this.moving = true;
+    this.teardown();
+    this.subscriptionId = undefined;
+    this.emit('disconnected', { cause: 'server' });
+    this.resubscribe(this.channel.clock.now() + this.channel.mediaWindowMs);
+  }
+
+  private resubscribe(deadline: number): void {
+    const { clock } = this.channel;
+    const attempt = async () => {
+      const reply = await this.channel.request({ t: 'subscribe', streamId: this.stream.streamId });
+      if (!reply.subscriptionId || !reply.sdp)
+        throw new TetherError('MEDIA_NEGOTIATION_FAILED', 'no subscription from the server');
+      this.subscriptionId = reply.subscriptionId;
+      if (this.ended) {
+        this.release();
+        return;
+      }
+      this.makePeer();
+      await this.answer(reply.sdp);
+      await iceConnected(this.pc as RTCPeerConnection, clock, Math.max(1, deadline - clock.now()));
+    };
+    attempt().then(
+      () => {
+        if (this.ended) return;
+        this.moving = false;
+        this.reported = true;
+        this.emit('connected', {});
+      },
+      () => {
+        if (this.ended) return;
+        this.release();
+        this.teardown();
+        if (clock.now() < deadline) {
+          clock.setTimeout(() => {
+            if (!this.ended) this.resubscribe(deadline);
+          }, MEDIA_TIMING.retryMs);
+          return;
+        }
+        this.moving = false;
+        this.setState('noPlay', 'MEDIA_TIMEOUT');
+        this.resubscribePending = true;
+        if (this.channel.connected) this.signallingBack();
+      },
+    );
+  }
+
   /** @internal */
   signallingBack(): void {
     if (this.resubscribePending && this.channel.connected && !this.ended) {
@@ -162,7 +222,7 @@ export class Subscriber extends Emitter<SubscriberEvents> {
 
   private async restart(): Promise<void> {
     const id = this.subscriptionId;
-    if (!id) return;
+    if (!id || this.moving) return;
     if (!this.channel.routed) {
       await this.channel.request({ t: 'relay', subscriptionId: id, kind: 'restart' });
       return;
@@ -189,7 +249,7 @@ export class Subscriber extends Emitter<SubscriberEvents> {
   /** Emits disconnected/connected on the combined health of both sides. */
   private report(): void {
     const ok = this.localOk && this.publisherOk;
-    if (ok === this.reported || this._state === 'noPlay') return;
+    if (ok === this.reported || this._state === 'noPlay' || this.moving) return;
     this.reported = ok;
     if (ok) this.emit('connected', {});
     else this.emit('disconnected', { cause: this.publisherOk ? 'local' : 'publisher' });

@@ -1,4 +1,5 @@
 import type {
+  ClientOpFrame,
   CodecName,
   ConnectionInfo,
   ErrorCode,
@@ -78,8 +79,47 @@ export interface ClusterEngine {
    */
   onOrphans(handler: (records: ResumeRecord[]) => void): void;
 
+  /** Which node runs each routed session's SFU (media-routing.ts). */
+  readonly mediaHomes: MediaHomes;
+
+  /**
+   * Another node is dead (its liveness key expired): heard on every sweep that finds it, until
+   * it is reaped. The memory engine never calls it.
+   */
+  onNodeDown(handler: (nodeId: string) => void): void;
+
   /** Stops this node's part: no more deliveries; its liveness ends (others take its connections over). */
   close(): Promise<void>;
+}
+
+/**
+ * Where a routed session's media lives: one node at a time (its media home) runs the
+ * session's SFU, and the media ops of clients on other nodes reach it through the session's
+ * log. One key per session names the home; every change to it is a compare-and-set, so two
+ * nodes never both run a session's SFU.
+ */
+export interface MediaHomes {
+  /**
+   * The session's media home: the node named while it lives, else this node (claimed).
+   * `moved`: this node took the session's media from a dead or a draining home, so the media of
+   * its streams must come back here. `announce`: the home it replaced was dead and nobody had
+   * said so: this node appends `mediaMoved`. `host: false` (a draining node): the live home,
+   * or `home: ''` when there is none — this node claims nothing.
+   */
+  claim(sessionId: string, host?: boolean): Promise<MediaClaim>;
+  /**
+   * This node gives the session's media up. `handover` (draining): the next claim is a move;
+   * else (no media left) the session has no home until the next media op.
+   */
+  release(sessionId: string, handover: boolean): Promise<void>;
+  /** If the dead node `dead` is still the session's home, it is replaced by nobody: true for exactly one caller, which announces the move. */
+  clearDead(sessionId: string, dead: string): Promise<boolean>;
+}
+
+export interface MediaClaim {
+  home: string;
+  moved: boolean;
+  announce: boolean;
 }
 
 /** A place in one session's log, ordered. Memory: a counter; Redis: a stream entry id. */
@@ -123,7 +163,20 @@ export type SessionRecord =
   /** Another node asks the connection's owner to act on it (force-disconnect, force-unpublish). */
   | { t: '~request'; connectionId: string; request: OwnerRequest }
   /** A resume on another node took the connection over: its old owner drops it without a word. */
-  | { t: '~moved'; connectionId: string; owner: string; epoch: number };
+  | { t: '~moved'; connectionId: string; owner: string; epoch: number }
+  /** A media op of a connection for the session's media home, `home` (media-routing.ts). */
+  | { t: '~media'; home: string; connectionId: string; re: number; op: MediaOp }
+  /** The media home's result of a `~media` op, for the connection's owner to reply with. */
+  | { t: '~mediaResult'; connectionId: string; re: number; result: MediaResult };
+
+/** The ops a media home runs for other nodes (as the client sent them). */
+export type MediaOp = Extract<
+  ClientOpFrame,
+  { t: 'publishMedia' | 'subscribe' | 'answerMedia' | 'restartMedia' | 'unsubscribe' }
+>;
+
+export type MediaResult =
+  { ok: true; subscriptionId?: string; sdp?: string } | { ok: false; code: ErrorCode; detail?: string };
 
 export type OwnerRequest = { kind: 'forceDisconnect' } | { kind: 'forceUnpublish'; streamId: string };
 

@@ -6,6 +6,7 @@ import type {
   LogEntry,
   LogSink,
   Logged,
+  MediaHomes,
   ResumeRecord,
   SessionSnapshot,
 } from './engine.js';
@@ -22,6 +23,13 @@ export class MemoryEngine implements ClusterEngine {
   readonly available = true;
   private readonly sinks = new Map<string, LogSink>();
   private position = 0;
+
+  /** One node: it is every session's media home. */
+  readonly mediaHomes: MediaHomes = {
+    claim: async () => ({ home: this.nodeId, moved: false, announce: false }),
+    release: async () => undefined,
+    clearDead: async () => false,
+  };
 
   readonly directory: ConnectionDirectory = {
     register: async () => undefined,
@@ -62,6 +70,10 @@ export class MemoryEngine implements ClusterEngine {
 
   onOrphans(_handler: (records: ResumeRecord[]) => void): void {
     // One process: no other node can die and leave connections behind.
+  }
+
+  onNodeDown(_handler: (nodeId: string) => void): void {
+    // One process: no other node.
   }
 
   async close(): Promise<void> {

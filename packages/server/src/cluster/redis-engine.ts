@@ -17,6 +17,7 @@ import { RedisDirectory } from './redis-directory.js';
 import { LogReader } from './redis-follow.js';
 import { RedisKeys } from './redis-keys.js';
 import { RedisLiveness } from './redis-liveness.js';
+import { RedisMediaHomes } from './redis-media-homes.js';
 import { RedisLog } from './redis-log.js';
 import { loadScripts } from './redis-scripts.js';
 
@@ -92,12 +93,14 @@ export class RedisEngine implements ClusterEngine {
   readonly name = 'redis' as const;
   readonly nodeId: string;
   readonly directory: RedisDirectory;
+  readonly mediaHomes: RedisMediaHomes;
   private readonly log: RedisLog;
   private readonly reader: LogReader;
   private readonly liveness: RedisLiveness;
   private readonly keys: RedisKeys;
   private readonly listeners = new Map<keyof RedisEngineEvents, Set<(...args: never[]) => void>>();
   private orphanHandler?: (records: ResumeRecord[]) => void;
+  private nodeDownHandler?: (nodeId: string) => void;
   private current: RedisEngineState = 'ready';
   private lastError?: Error;
 
@@ -138,6 +141,7 @@ export class RedisEngine implements ClusterEngine {
     const logOpts = { maxLen: opts.logMaxLen ?? 10_000, idleTtlMs: opts.idleSessionTtlMs ?? 600_000 };
     this.log = new RedisLog(command, this.keys, logOpts);
     this.directory = new RedisDirectory(command, this.keys, this.nodeId, logOpts);
+    this.mediaHomes = new RedisMediaHomes(command, this.keys, this.nodeId, logOpts.idleTtlMs);
     const onError = (err: unknown) => this.emit('error', err);
     this.reader = new LogReader(
       readerConn,
@@ -161,6 +165,7 @@ export class RedisEngine implements ClusterEngine {
       opts.clock ?? systemClock,
       {
         orphans: (records) => this.orphanHandler?.(records),
+        nodeDown: (id) => this.nodeDownHandler?.(id),
         lapsed: () => this.emit('lapsed'),
         error: onError,
       },
@@ -231,6 +236,10 @@ export class RedisEngine implements ClusterEngine {
   onOrphans(handler: (records: ResumeRecord[]) => void): void {
     this.orphanHandler = handler;
     this.liveness.startSweeping();
+  }
+
+  onNodeDown(handler: (nodeId: string) => void): void {
+    this.nodeDownHandler = handler;
   }
 
   /** A graceful leave: no more deliveries, the liveness key goes at once (the others take the connections over). */

@@ -27,6 +27,11 @@ export class RedisKeys {
     return `${this.prefix}{${sessionId}}:conn:${connectionId}`;
   }
 
+  /** The node running a routed session's SFU (redis-media-homes.ts). */
+  mediaHome(sessionId: string): string {
+    return `${this.prefix}{${sessionId}}:media`;
+  }
+
   /** Exists while the node lives (expiring, refreshed). */
   node(nodeId: string): string {
     return `${this.prefix}node:${nodeId}`;

@@ -18,6 +18,8 @@ export interface LivenessOptions {
 
 export interface LivenessHandlers {
   orphans(records: ResumeRecord[]): void;
+  /** A node found dead (each sweep that finds it, until it is reaped). */
+  nodeDown(nodeId: string): void;
   /** This node's key had expired when it was refreshed: others may have taken its connections. */
   lapsed(): void;
   error(err: unknown): void;
@@ -124,7 +126,10 @@ export class RedisLiveness {
       for (const id of others) pipe.exists(this.keys.node(id));
       const alive = (await pipe.exec()) ?? [];
       for (let i = 0; i < others.length && this.running; i++)
-        if (alive[i]?.[1] === 0) await this.reap(others[i]!);
+        if (alive[i]?.[1] === 0) {
+          this.tell(others[i]!);
+          await this.reap(others[i]!);
+        }
     } catch (err) {
       if (this.redis.status === 'ready') this.on.error(err);
     }
@@ -174,6 +179,14 @@ export class RedisLiveness {
     }
     await this.redis.srem(this.keys.owned(dead), item);
     return undefined;
+  }
+
+  private tell(dead: string): void {
+    try {
+      this.on.nodeDown(dead);
+    } catch (err) {
+      this.on.error(err);
+    }
   }
 
   private hand(records: ResumeRecord[]): void {

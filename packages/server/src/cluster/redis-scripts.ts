@@ -191,7 +191,18 @@ if ARGV[2] == '' then return redis.call('DEL', KEYS[1]) end
 return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 `;
 
-const ALL = { APPEND, CLAIM, SNAPSHOT, READ, LOAD, CHECKPOINT, REMOVE, LOCK };
+/**
+ * media home compare-and-set. KEYS[1] the session's media key. ARGV: expected value ('' =
+ * absent), new value ('' = delete), ms to live ('' = no expiry). 1 if swapped, else 0.
+ */
+export const SWAP = `
+if (redis.call('GET', KEYS[1]) or '') ~= ARGV[1] then return 0 end
+if ARGV[2] == '' then redis.call('DEL', KEYS[1]) return 1 end
+if ARGV[3] == '' then redis.call('SET', KEYS[1], ARGV[2]) else redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
+return 1
+`;
+
+const ALL = { APPEND, CLAIM, SNAPSHOT, READ, LOAD, CHECKPOINT, REMOVE, LOCK, SWAP };
 export type ScriptName = keyof typeof ALL;
 
 const SHA = Object.fromEntries(

@@ -111,4 +111,24 @@ describe('Sfu timers (fake clock)', () => {
     expect(sdp).toMatch(/a=candidate:/);
     expect(sfu.stats()).toMatchObject({ ingests: 1, egresses: 1 });
   });
+
+  it('a stream whose media moved here is given up one media window later unless published again fresh; an ICE restart is refused', async () => {
+    const { clock, events, sfu } = setup();
+    sfu.expect('s1');
+    sfu.expect('s2');
+    const pc = new RTCPeerConnection({ ...peerConfig(), iceUseIpv6: false });
+    closers.push(() => pc.close());
+    pc.addTransceiver('video', { direction: 'sendonly' });
+    await pc.setLocalDescription(await pc.createOffer());
+    const offer = await gatheredSdp(pc, clock);
+    // An ICE restart of a peer connection the old home had: it cannot succeed here.
+    await expect(sfu.publish('s1', offer)).rejects.toMatchObject({ code: 'MEDIA_MOVED' });
+    // A fresh one: s1 is back, and no window runs for it.
+    await sfu.publish('s1', offer, true);
+    clock.advance(MEDIA_WINDOW_MS - 1);
+    expect(events).toEqual([]);
+    clock.advance(1);
+    expect(events).toEqual([`s2 givenUp@${MEDIA_WINDOW_MS}`]);
+    expect(sfu.stats().ingests).toBe(1);
+  });
 });

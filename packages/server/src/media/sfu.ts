@@ -83,7 +83,8 @@ class Egress {
 
   constructor(
     readonly subscriptionId: string,
-    readonly ingest: Ingest,
+    /** Replaced when its publisher publishes again on a fresh peer connection. */
+    public ingest: Ingest,
   ) {
     this.pc = new RTCPeerConnection(sfuPeer());
     for (const kind of ['audio', 'video'] as const) {
@@ -92,10 +93,10 @@ class Egress {
       const transceiver = this.pc.addTransceiver(track, { direction: 'sendonly' });
       // A subscriber whose decoder lost its reference frames asks for a key frame: pass it on.
       if (kind === 'video')
-        transceiver.sender.onPictureLossIndication.subscribe(() => ingest.requestKeyframe());
+        transceiver.sender.onPictureLossIndication.subscribe(() => this.ingest.requestKeyframe());
     }
     this.pc.connectionStateChange.subscribe((state) => {
-      if (state === 'connected') ingest.requestKeyframe();
+      if (state === 'connected') this.ingest.requestKeyframe();
     });
   }
 
@@ -135,16 +136,37 @@ export class Sfu {
   private readonly egresses = new Map<string, Egress>();
   /** Subscribers waiting for a stream's media to arrive. */
   private readonly waiting = new Map<string, Array<() => void>>();
+  /** Streams whose media was on another node (the media moved here): each gives up unless published again in time. */
+  private readonly expected = new Map<string, TimerHandle>();
 
   constructor(
     private readonly opts: SfuOptions,
     private readonly hooks: SfuHooks,
   ) {}
 
-  /** Publisher offer (first or ICE restart) → answer. */
-  async publish(streamId: string, offer: string): Promise<string> {
+  /**
+   * Publisher offer → answer. An ICE restart renegotiates the receiving end there is; `fresh`
+   * (an offer from a new peer connection) replaces it, keeping its subscribers. A stream whose
+   * media moved here must come fresh: an ICE restart of a peer connection whose other end was
+   * on the node that is gone cannot succeed (MEDIA_MOVED).
+   */
+  async publish(streamId: string, offer: string, fresh = false): Promise<string> {
     let ingest = this.ingests.get(streamId);
+    if (!ingest && this.expected.has(streamId) && !fresh)
+      throw new TetherError('MEDIA_MOVED', 'publish again on a fresh peer connection');
+    if (ingest && fresh) {
+      const old = ingest;
+      ingest = new Ingest(streamId, this.opts, this.hooks);
+      for (const [id, out] of old.outputs) {
+        ingest.outputs.set(id, out);
+        out.ingest = ingest;
+      }
+      old.outputs.clear();
+      old.close();
+      this.ingests.set(streamId, ingest);
+    }
     if (!ingest) {
+      this.unexpect(streamId);
       ingest = new Ingest(streamId, this.opts, this.hooks);
       this.ingests.set(streamId, ingest);
       for (const wake of this.waiting.get(streamId) ?? []) wake();
@@ -158,6 +180,27 @@ export class Sfu {
       resumeIceChecks(pc);
       return sdp;
     });
+  }
+
+  /**
+   * The media moved here: the stream's publisher publishes again (fresh) within the media
+   * window, or the stream is given up, as one whose media stopped.
+   */
+  expect(streamId: string): void {
+    if (this.ingests.has(streamId) || this.expected.has(streamId)) return;
+    this.expected.set(
+      streamId,
+      this.opts.clock.setTimeout(() => {
+        this.expected.delete(streamId);
+        this.hooks.onGiveUp(streamId);
+      }, this.opts.mediaWindowMs),
+    );
+  }
+
+  private unexpect(streamId: string): void {
+    const timer = this.expected.get(streamId);
+    if (timer !== undefined) this.opts.clock.clearTimeout(timer);
+    this.expected.delete(streamId);
   }
 
   isFlowing(streamId: string): boolean {
@@ -208,6 +251,7 @@ export class Sfu {
 
   /** The stream is gone: its ingest and every subscription to it close. */
   closeStream(streamId: string): string[] {
+    this.unexpect(streamId);
     for (const wake of this.waiting.get(streamId) ?? []) wake();
     this.waiting.delete(streamId);
     const ingest = this.ingests.get(streamId);
@@ -227,6 +271,7 @@ export class Sfu {
   }
 
   close(): void {
+    for (const id of [...this.expected.keys()]) this.unexpect(id);
     for (const id of [...this.ingests.keys()]) this.closeStream(id);
     for (const id of [...this.egresses.keys()]) this.unsubscribe(id);
   }
