@@ -79,4 +79,15 @@ describe('PresenceBatch', () => {
     b.flush();
     expect(appended).toHaveLength(2);
   });
+
+  it('hands what is pending to an append of the caller (take), and then has nothing left to send', async () => {
+    const { b, appended } = batch();
+    b.add(created('a'));
+    b.add(created('b'));
+    expect(b.take()).toEqual([{ event: { t: 'presence', changes: [created('a'), created('b')] } }]);
+    expect(b.take()).toEqual([]);
+    await turn();
+    await turn();
+    expect(appended).toEqual([]);
+  });
 });

@@ -40,14 +40,20 @@ export class PresenceBatch {
    * several as one `presence` entry for everyone (each client skips its own).
    */
   flush(): void {
+    const entries = this.take();
+    if (entries.length > 0) this.append(entries);
+  }
+
+  /** What is pending, as the entries `flush` would append (none or one), for the caller to append first. */
+  take(): LogEntry[] {
     const changes = this.pending;
-    if (changes.length === 0) return;
+    if (changes.length === 0) return [];
     this.pending = [];
     if (this.timer !== undefined) clearImmediate(this.timer);
     this.timer = undefined;
     const [only] = changes;
-    if (changes.length === 1 && only) this.append([{ event: only, except: subjectOf(only) }]);
-    else this.append([{ event: { t: 'presence', changes } }]);
+    if (changes.length === 1 && only) return [{ event: only, except: subjectOf(only) }];
+    return [{ event: { t: 'presence', changes } }];
   }
 
   private afterQuietTurn(seen: number): void {

@@ -390,6 +390,10 @@ export class Room {
 
   /** Appends after the presence changes made before (flushPresence). */
   private appendNow(entries: LogEntry[], fence?: Fence, failed?: (err: unknown) => void): Promise<void> {
+    // Unfenced, in the same append (one round trip to a cluster engine); a fence or a failure
+    // handler is the operation's own, not the presence changes'.
+    if (fence === undefined && failed === undefined)
+      return this.appendLog([...this.presence.take(), ...entries]);
     this.flushPresence();
     return this.appendLog(entries, fence, failed);
   }
