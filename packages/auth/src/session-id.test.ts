@@ -50,6 +50,15 @@ describe('createSessionId / parseSessionId', () => {
     expect(parseSessionId(sessionId, lookup)).toMatchObject({ mediaMode: 'relayed', archiveMode: 'always' });
   });
 
+  it('round-trips connectionEventsSuppressed, and refuses any other value of its field', () => {
+    const sessionId = createSessionId({ apiKey, apiSecret, connectionEventsSuppressed: true, now: T0 });
+    expect(parseSessionId(sessionId, lookup)).toMatchObject({ connectionEventsSuppressed: true });
+    const off = createSessionId({ apiKey, apiSecret, connectionEventsSuppressed: false, now: T0 });
+    expect(parseSessionId(off, lookup)).not.toHaveProperty('connectionEventsSuppressed');
+    for (const s of [0, true, '1', 2])
+      expectInvalid(signedId({ k: apiKey, m: 'r', a: 'm', t: T0, n: 'abc', s }), /lacks valid/);
+  });
+
   it('has the documented format and only characters the protocol allows', () => {
     const sessionId = createSessionId({ apiKey: 'k'.repeat(128), apiSecret });
     expect(sessionId).toMatch(/^1~[A-Za-z0-9_-]+~[A-Za-z0-9_-]{22}$/);

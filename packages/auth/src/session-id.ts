@@ -42,6 +42,8 @@ interface Payload {
   a: (typeof ARCHIVE_CODE)[ArchiveMode];
   t: number;
   n: string;
+  /** 1: connection events suppressed (absent in ids made before the option, and when off). */
+  s?: 1;
 }
 
 export interface CreateSessionIdOptions {
@@ -51,6 +53,8 @@ export interface CreateSessionIdOptions {
   mediaMode?: MediaMode;
   /** Default `manual`. */
   archiveMode?: ArchiveMode;
+  /** Subscribers are not told of each other's presence (PROTOCOL.md, Large sessions). Default false. */
+  connectionEventsSuppressed?: boolean;
   /** Creation time in ms since the epoch (for tests); default `Date.now()`. */
   now?: number;
 }
@@ -76,6 +80,7 @@ export function createSessionId(options: CreateSessionIdOptions): string {
     a: ARCHIVE_CODE[archiveMode],
     t: Math.floor(resolveNow(options.now)),
     n: randomBytes(9).toString('base64url'),
+    ...(options.connectionEventsSuppressed ? { s: 1 as const } : {}),
   };
   const body = Buffer.from(JSON.stringify(payload), 'utf8').toString('base64url');
   const sessionId = [VERSION, body, sign(apiSecret, body)].join(SEPARATOR);
@@ -116,6 +121,7 @@ export function parseSessionId(sessionId: string, lookupSecret: LookupSecret): P
     mediaMode: payload.m === 'r' ? 'routed' : 'relayed',
     archiveMode: payload.a === 'm' ? 'manual' : 'always',
     creationTime: payload.t,
+    ...(payload.s === 1 ? { connectionEventsSuppressed: true } : {}),
   };
 }
 
@@ -164,6 +170,7 @@ function isPayload(value: unknown): value is Payload {
     typeof p.t === 'number' &&
     Number.isSafeInteger(p.t) &&
     p.t >= 0 &&
-    typeof p.n === 'string'
+    typeof p.n === 'string' &&
+    (p.s === undefined || p.s === 1)
   );
 }

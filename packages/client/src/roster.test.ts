@@ -277,3 +277,33 @@ describe('Roster.apply', () => {
     expect(roster.streams.size).toBe(0);
   });
 });
+
+describe('Roster.apply of a presence batch', () => {
+  it('gives one event per change, in the order of the batch, as if each had come alone; its own change is skipped', () => {
+    const roster = new Roster();
+    roster.welcome(welcome({ connections: [{ ...ada }] }));
+    const carol: ConnectionInfo = { connectionId: 'carol', data: 'name=Carol', creationTime: 3 };
+    const events = roster.apply(
+      f({
+        t: 'presence',
+        changes: [
+          { t: 'connectionCreated', connection: bob },
+          { t: 'connectionCreated', connection: me },
+          { t: 'connectionReconnecting', connectionId: 'ada' },
+          { t: 'connectionCreated', connection: carol },
+          { t: 'connectionDestroyed', connectionId: 'bob', reason: 'clientDisconnected' },
+          { t: 'connectionReconnected', connectionId: 'ada' },
+        ],
+      }),
+    );
+    expect(events).toEqual([
+      { name: 'connectionCreated', event: { connection: bob } },
+      { name: 'connectionReconnecting', event: { connection: ada } },
+      { name: 'connectionCreated', event: { connection: carol } },
+      { name: 'connectionDestroyed', event: { connection: bob, reason: 'clientDisconnected' } },
+      { name: 'connectionReconnected', event: { connection: ada } },
+    ]);
+    expect([...roster.connections.keys()]).toEqual(['me', 'ada', 'carol']);
+    expect(roster.connections.get('ada')?.reconnecting).toBe(false);
+  });
+});

@@ -1,6 +1,7 @@
 import type {
   ConnectionInfo,
   PeerConnection,
+  PresenceChange,
   Reason,
   ServerEventFrame,
   StreamInfo,
@@ -66,21 +67,19 @@ export class Roster {
   /** Applies a presence or stream frame. Other frames give no roster events. */
   apply(frame: ServerEventFrame): RosterEvent[] {
     switch (frame.t) {
+      case 'presence': {
+        // One event per change, in order, as if each had come alone; a change of this client is its own business.
+        const events: RosterEvent[] = [];
+        const self = this.self?.connectionId;
+        for (const change of frame.changes)
+          if (subjectOf(change) !== self) events.push(...this.presence(change));
+        return events;
+      }
       case 'connectionCreated':
-        this.connections.set(frame.connection.connectionId, { ...frame.connection });
-        return [{ name: 'connectionCreated', event: { connection: strip(frame.connection) } }];
-      case 'connectionDestroyed': {
-        const connection = this.lookup(frame.connectionId);
-        this.connections.delete(frame.connectionId);
-        return [{ name: 'connectionDestroyed', event: { connection, reason: frame.reason } }];
-      }
+      case 'connectionDestroyed':
       case 'connectionReconnecting':
-      case 'connectionReconnected': {
-        const peer = this.connections.get(frame.connectionId);
-        if (!peer) return [];
-        peer.reconnecting = frame.t === 'connectionReconnecting';
-        return [{ name: frame.t, event: { connection: strip(peer) } }];
-      }
+      case 'connectionReconnected':
+        return this.presence(frame);
       case 'streamCreated':
         this.streams.set(frame.stream.streamId, frame.stream);
         return [{ name: 'streamCreated', event: { stream: frame.stream } }];
@@ -111,10 +110,34 @@ export class Roster {
     }
   }
 
+  /** One presence change, alone or from a batch. */
+  private presence(change: PresenceChange): RosterEvent[] {
+    switch (change.t) {
+      case 'connectionCreated':
+        this.connections.set(change.connection.connectionId, { ...change.connection });
+        return [{ name: 'connectionCreated', event: { connection: strip(change.connection) } }];
+      case 'connectionDestroyed': {
+        const connection = this.lookup(change.connectionId);
+        this.connections.delete(change.connectionId);
+        return [{ name: 'connectionDestroyed', event: { connection, reason: change.reason } }];
+      }
+      default: {
+        const peer = this.connections.get(change.connectionId);
+        if (!peer) return [];
+        peer.reconnecting = change.t === 'connectionReconnecting';
+        return [{ name: change.t, event: { connection: strip(peer) } }];
+      }
+    }
+  }
+
   clear(): void {
     this.connections.clear();
     this.streams.clear();
   }
+}
+
+function subjectOf(change: PresenceChange): string {
+  return change.t === 'connectionCreated' ? change.connection.connectionId : change.connectionId;
 }
 
 function strip(peer: PeerConnection): ConnectionInfo {

@@ -18,6 +18,8 @@ import {
 export const createSessionBodySchema = z.strictObject({
   mediaMode: z._default(mediaModeSchema, 'routed'),
   archiveMode: z._default(archiveModeSchema, 'manual'),
+  /** A large session (a webinar): subscribers are not told of each other's presence (PROTOCOL.md, Large sessions). */
+  connectionEventsSuppressed: z.optional(z.boolean()),
 });
 export type CreateSessionBody = z.input<typeof createSessionBodySchema>;
 

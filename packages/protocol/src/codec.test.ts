@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeClientFrame, decodeServerFrame, encodeFrame, type Decoded } from './codec.js';
 import { clientFrameSchema, serverFrameSchema, type ClientFrame, type ServerFrame } from './frames.js';
+import { LIMITS } from './limits.js';
 
 const conn = { connectionId: 'conn-1', data: 'name=Ada', creationTime: 1_700_000_000_000 };
 const stream = {
@@ -103,6 +104,18 @@ const serverFrames: Record<ServerFrame['t'], ServerFrame[]> = {
   ],
   connectionReconnecting: [{ t: 'connectionReconnecting', seq: 3, connectionId: 'conn-1' }],
   connectionReconnected: [{ t: 'connectionReconnected', seq: 4, connectionId: 'conn-1' }],
+  presence: [
+    {
+      t: 'presence',
+      seq: 5,
+      changes: [
+        { t: 'connectionCreated', connection: conn },
+        { t: 'connectionReconnecting', connectionId: 'conn-2' },
+        { t: 'connectionReconnected', connectionId: 'conn-2' },
+        { t: 'connectionDestroyed', connectionId: 'conn-3', reason: 'clientDisconnected' },
+      ],
+    },
+  ],
   streamCreated: [{ t: 'streamCreated', seq: 5, stream }],
   streamDestroyed: [
     { t: 'streamDestroyed', seq: 6, streamId: 'str.1', connectionId: 'conn-1', reason: 'forceUnpublished' },
@@ -221,6 +234,22 @@ describe('encodeFrame / decodeServerFrame', () => {
       }
     });
   }
+
+  it('refuses a presence batch that is empty, past its bound, or has a change of another kind', () => {
+    const change = { t: 'connectionReconnecting', connectionId: 'conn-2' };
+    const batch = (changes: unknown[]) => JSON.stringify({ t: 'presence', seq: 1, changes });
+    expect(decodeServerFrame(batch(Array(LIMITS.presenceBatchMaxChanges).fill(change))).ok).toBe(true);
+    for (const changes of [
+      [],
+      Array(LIMITS.presenceBatchMaxChanges + 1).fill(change),
+      [{ t: 'signal', from: null, type: 'a', data: '' }],
+      [{ t: 'connectionDestroyed', connectionId: 'conn-2', reason: 'whatever' }],
+    ]) {
+      const bad = failure(decodeServerFrame(batch(changes)));
+      expect(bad).toMatchObject({ code: 'FRAME_INVALID', seq: 1 });
+      expect(bad.message).toMatch(/^changes/);
+    }
+  });
 
   it('refuses a client-only frame type from a server', () => {
     const bad = failure(decodeServerFrame(encodeFrame(clientFrames.connect[0]!)));

@@ -9,6 +9,7 @@ import {
   streamInfoSchema,
   streamPropertiesSchema,
 } from './model.js';
+import { LIMITS } from './limits.js';
 
 /**
  * Frames, both directions. Every frame is a JSON object discriminated by `t`.
@@ -275,6 +276,24 @@ export const connectionReconnectedFrameSchema = z.object({
   ...reliable,
   connectionId: idSchema,
 });
+/** One change in a `presence` batch: a presence frame without its sequencing. */
+export const presenceChangeSchema = z.discriminatedUnion('t', [
+  z.object({ t: z.literal('connectionCreated'), connection: connectionInfoSchema }),
+  z.object({ t: z.literal('connectionDestroyed'), connectionId: idSchema, reason: reasonSchema }),
+  z.object({ t: z.literal('connectionReconnecting'), connectionId: idSchema }),
+  z.object({ t: z.literal('connectionReconnected'), connectionId: idSchema }),
+]);
+export type PresenceChange = z.infer<typeof presenceChangeSchema>;
+/**
+ * Presence changes made together (in one turn of the server's event loop), in order, as one
+ * reliable frame: a join storm costs each member one frame per batch, not one per join. It may
+ * name the receiver itself, which ignores that change.
+ */
+export const presenceFrameSchema = z.object({
+  t: z.literal('presence'),
+  ...reliable,
+  changes: z.array(presenceChangeSchema).check(z.minLength(1), z.maxLength(LIMITS.presenceBatchMaxChanges)),
+});
 export const streamCreatedFrameSchema = z.object({
   t: z.literal('streamCreated'),
   ...reliable,
@@ -375,6 +394,7 @@ export const serverEventFrameSchema = z.discriminatedUnion('t', [
   connectionDestroyedFrameSchema,
   connectionReconnectingFrameSchema,
   connectionReconnectedFrameSchema,
+  presenceFrameSchema,
   streamCreatedFrameSchema,
   streamDestroyedFrameSchema,
   signalEventFrameSchema,
@@ -392,6 +412,7 @@ export const serverFrameSchema = z.discriminatedUnion('t', [
   connectionDestroyedFrameSchema,
   connectionReconnectingFrameSchema,
   connectionReconnectedFrameSchema,
+  presenceFrameSchema,
   streamCreatedFrameSchema,
   streamDestroyedFrameSchema,
   signalEventFrameSchema,

@@ -20,6 +20,8 @@ export const LIMITS = {
    * close code, and small so an unread frame costs the server little.
    */
   frameHardCapBytes: 128 * 1024,
+  /** Changes in one `presence` frame: a larger batch of changes made together is sent as several. */
+  presenceBatchMaxChanges: 256,
   /** Signals per connection: a token bucket of this burst, refilled at this rate per second. */
   signalBurst: 100,
   signalRatePerSecond: 50,

@@ -66,6 +66,8 @@ export const sessionInfoSchema = z.object({
   mediaMode: mediaModeSchema,
   archiveMode: archiveModeSchema,
   creationTime: z.int().check(z.nonnegative()),
+  /** Subscribers are not told of each other's presence (PROTOCOL.md, Large sessions); absent: false. */
+  connectionEventsSuppressed: z.optional(z.boolean()),
 });
 export type SessionInfo = z.infer<typeof sessionInfoSchema>;
 

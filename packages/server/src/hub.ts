@@ -158,6 +158,7 @@ export class Hub {
           mediaMode: session.mediaMode,
           archiveMode: session.archiveMode,
           creationTime: session.creationTime,
+          ...(session.connectionEventsSuppressed ? { connectionEventsSuppressed: true } : {}),
         },
         connection: { ...conn.info, role: conn.role },
         secret,

@@ -13,6 +13,16 @@ const destroyed = (connectionId: string): PresenceChange => ({
 });
 
 describe('PresenceLog', () => {
+  it('gives a member that does not hear quiet changes (a subscriber, events suppressed) only the others', () => {
+    const log = new PresenceLog<string>();
+    log.left('viewer');
+    log.left('host');
+    log.record(destroyed('other-viewer'), true);
+    log.record(reconnecting('speaker'));
+    expect(log.back('viewer', 'viewer', false)).toEqual([reconnecting('speaker')]);
+    expect(log.back('host', 'host')).toEqual([destroyed('other-viewer'), reconnecting('speaker')]);
+  });
+
   it('keeps nothing while nobody is away', () => {
     const log = new PresenceLog<string>();
     log.record(reconnecting('x'));

@@ -1,10 +1,10 @@
-import type { Reason } from '@tether/protocol';
+import type { PresenceChange as AnyPresenceChange } from '@tether/protocol';
 
-/** A change in another connection's presence, as the events that tell it. */
-export type PresenceChange =
-  | { t: 'connectionReconnecting'; connectionId: string }
-  | { t: 'connectionReconnected'; connectionId: string }
-  | { t: 'connectionDestroyed'; connectionId: string; reason: Reason };
+/**
+ * A change in another connection's presence that a member away is not sent but told the net
+ * of when back. Not `connectionCreated`: a join goes into the away member's outbox like any event.
+ */
+export type PresenceChange = Exclude<AnyPresenceChange, { t: 'connectionCreated' }>;
 
 /** Presence changes a session keeps for its members that are away (DEFAULTS, PROTOCOL.md Limits). */
 export const PRESENCE_LOG_MAX_CHANGES = 10_000;
@@ -22,6 +22,8 @@ export const PRESENCE_LOG_MAX_CHANGES = 10_000;
  */
 export class PresenceLog<C> {
   private changes: PresenceChange[] = [];
+  /** The changes subscribers are not told of (connection events suppressed), by reference. */
+  private readonly quiet = new WeakSet<PresenceChange>();
   /** Position of `changes[0]` since the log began. */
   private base = 0;
   /** Where each away member left; insertion order is the order they left in. */
@@ -47,12 +49,15 @@ export class PresenceLog<C> {
   }
 
   /**
-   * A change the away members are not sent, kept if any is away. Returns the member away
-   * longest if the log is now past its bound (the caller ends it, which forgets it).
+   * A change the away members are not sent, kept if any is away; `quiet`: only members that
+   * hear quiet changes get it back (not subscribers of a session with connection events
+   * suppressed). Returns the member away longest if the log is now past its bound (the caller
+   * ends it, which forgets it).
    */
-  record(change: PresenceChange): C | undefined {
+  record(change: PresenceChange, quiet = false): C | undefined {
     if (this.away.size === 0) return undefined;
     this.changes.push(change);
+    if (quiet) this.quiet.add(change);
     if (this.changes.length <= this.maxChanges) return undefined;
     return this.away.keys().next().value;
   }
@@ -62,13 +67,13 @@ export class PresenceLog<C> {
    * their last change. A connection destroyed meanwhile is destroyed; one that dropped and came
    * back as often as it dropped has no change. The member is no longer away.
    */
-  back(member: C, self: string): PresenceChange[] {
+  back(member: C, self: string, hearsQuiet = true): PresenceChange[] {
     const from = this.away.get(member);
     if (from === undefined) return [];
     const net = new Map<string, { first: PresenceChange; last: PresenceChange }>();
     for (let i = Math.max(0, from - this.base); i < this.changes.length; i++) {
       const change = this.changes[i] as PresenceChange;
-      if (change.connectionId === self) continue;
+      if (change.connectionId === self || (!hearsQuiet && this.quiet.has(change))) continue;
       const seen = net.get(change.connectionId);
       // Re-inserted so the map's order is the order of last changes.
       net.delete(change.connectionId);

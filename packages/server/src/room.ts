@@ -10,6 +10,7 @@ import {
   type Wire,
   type ErrorCode,
   type PeerConnection,
+  type PresenceChange as AnyPresenceChange,
   type Reason,
   type ServerEvent,
   type SessionInfo,
@@ -19,6 +20,8 @@ import {
 import {
   FencedError,
   isFor,
+  subjectOf,
+  viewFor,
   type Fence,
   type LogEntry,
   type Logged,
@@ -32,6 +35,7 @@ import {
 import type { Connection } from './connection.js';
 import { isConfirmed, type ConnectionState } from './connection-state.js';
 import { emptyState, foldEntry, type SessionState } from './cluster/session-fold.js';
+import { PresenceBatch } from './presence-batch.js';
 import { PresenceLog, type PresenceChange } from './presence-log.js';
 import { RoomMedia } from './room-media.js';
 import { MediaRouting } from './media-routing.js';
@@ -62,12 +66,30 @@ export interface RoomHooks {
 /** How long the others may be kept waiting to be told of interruptions, while more keep coming. */
 const ANNOUNCE_MAX_WAIT_MS = 100;
 
-function isPresenceChange(event: ServerEvent): event is PresenceChange {
+function isPresenceChange(event: { t: string }): event is PresenceChange {
   return (
     event.t === 'connectionReconnecting' ||
     event.t === 'connectionReconnected' ||
     event.t === 'connectionDestroyed'
   );
+}
+
+/** The presence changes an event carries (none for other events). */
+function changesOf(event: ServerEvent): AnyPresenceChange[] {
+  if (event.t === 'presence') return event.changes;
+  return event.t === 'connectionCreated' || isPresenceChange(event) ? [event as AnyPresenceChange] : [];
+}
+
+/**
+ * What a member away is sent of an event: joins go into its outbox like any event, the other
+ * presence changes wait for its return (PresenceLog); undefined when nothing is left.
+ */
+function awayView(event: ServerEvent | undefined): ServerEvent | undefined {
+  if (event === undefined) return undefined;
+  const changes = changesOf(event);
+  if (!changes.some(isPresenceChange)) return event;
+  const joins = changes.filter((c) => c.t === 'connectionCreated');
+  return joins.length > 0 ? { t: 'presence', changes: joins } : undefined;
 }
 
 /** The code a connection is closed with for each reason. */
@@ -118,6 +140,8 @@ export class Room {
   private batch: { entries: LogEntry[]; fence: Fence } | undefined;
   /** The last log position folded in: a welcome built now is the session as of here. */
   private at: Position = '0';
+  /** Presence changes not appended yet (presence-batch.ts): appended before anything else is. */
+  private readonly presence: PresenceBatch;
 
   readonly media: RoomMedia;
   /** Where its media ops run: here, or at the session's media home on another node. */
@@ -141,6 +165,7 @@ export class Room {
      */
     private readonly clustered = false,
   ) {
+    this.presence = new PresenceBatch(now, (entries) => this.appendLog(entries));
     const sfuHooks: SfuHooks = {
       onFlowing: (streamId, flowing) => {
         if (this.streams.has(streamId)) this.emit({ event: { t: 'streamMedia', streamId, flowing } });
@@ -166,7 +191,9 @@ export class Room {
           return streams.size;
         },
         append: (entries) =>
-          new Promise<void>((resolve, reject) => void this.append(entries, undefined, reject).then(resolve)),
+          new Promise<void>(
+            (resolve, reject) => void this.appendNow(entries, undefined, reject).then(resolve),
+          ),
       },
       mediaHost.homes,
       mediaHost.clock,
@@ -190,11 +217,17 @@ export class Room {
     for (const stream of snapshot.streams) this.streams.set(stream.streamId, { ...stream });
   }
 
+  /** Connection events suppressed: subscribers are told only of the others (PROTOCOL.md, Large sessions). */
+  get suppressed(): boolean {
+    return this.session.connectionEventsSuppressed === true;
+  }
+
   /** Everyone else a joining client should see: the confirmed members, in join order. */
   peersOf(conn: Connection): PeerConnection[] {
     const peers: PeerConnection[] = [];
+    const onlyStage = this.suppressed && conn.role === 'subscriber';
     for (const m of this.roster.values())
-      if (m.info.connectionId !== conn.id && m.state !== 'pending')
+      if (m.info.connectionId !== conn.id && m.state !== 'pending' && !(onlyStage && m.role === 'subscriber'))
         peers.push({ ...m.info, ...(m.state === 'interrupted' ? { reconnecting: true } : {}) });
     return peers;
   }
@@ -276,7 +309,7 @@ export class Room {
   confirm(conn: Connection): void {
     if (this.local.get(conn.id) !== conn || conn.state !== 'pending') return;
     conn.confirm();
-    this.emit({ event: { t: 'connectionCreated', connection: conn.info }, except: conn.id });
+    this.presenceChanged({ t: 'connectionCreated', connection: conn.info });
   }
 
   /**
@@ -309,7 +342,7 @@ export class Room {
     this.unannounced.clear();
     for (const conn of lost)
       if (conn.state === 'interrupted')
-        this.emit({ event: { t: 'connectionReconnecting', connectionId: conn.id }, except: conn.id });
+        this.presenceChanged({ t: 'connectionReconnecting', connectionId: conn.id });
   }
 
   /**
@@ -317,16 +350,15 @@ export class Room {
    * net presence changes it missed go into its outbox, after what it holds.
    */
   catchUp(conn: Connection): void {
-    for (const change of this.absent.back(conn, conn.id)) conn.deliver(change);
+    for (const change of this.absent.back(conn, conn.id, conn.role !== 'subscriber')) conn.deliver(change);
   }
 
   /** A resume attached a new transport; `before` is the state it found. A resume also confirms. */
   resumed(conn: Connection, before: ConnectionState): void {
     // Back before the others were told it had gone: they are told nothing.
     if (before === 'interrupted' && !this.unannounced.delete(conn))
-      this.emit({ event: { t: 'connectionReconnected', connectionId: conn.id }, except: conn.id });
-    else if (!isConfirmed(before))
-      this.emit({ event: { t: 'connectionCreated', connection: conn.info }, except: conn.id });
+      this.presenceChanged({ t: 'connectionReconnected', connectionId: conn.id });
+    else if (!isConfirmed(before)) this.presenceChanged({ t: 'connectionCreated', connection: conn.info });
   }
 
   /** Entries of the session's log, in order: fold each into the replica, deliver it to whom it is for. */
@@ -363,7 +395,42 @@ export class Room {
   /** Appends now, or with the rest of the operation being applied (one atomic append: its effects and its reply). */
   emit(...entries: LogEntry[]): void {
     if (this.batch) this.batch.entries.push(...entries);
-    else this.append(entries);
+    else this.appendNow(entries);
+  }
+
+  /** Appends after the presence changes made before (flushPresence). */
+  private appendNow(entries: LogEntry[], fence?: Fence, failed?: (err: unknown) => void): Promise<void> {
+    // Unfenced, in the same append (one round trip to a cluster engine); a fence or a failure
+    // handler is the operation's own, not the presence changes'.
+    if (fence === undefined && failed === undefined)
+      return this.appendLog([...this.presence.take(), ...entries]);
+    this.flushPresence();
+    return this.appendLog(entries, fence, failed);
+  }
+
+  /** Appends; with connection events suppressed, each presence entry names the subscribers it is about (`quiet`). */
+  private appendLog(entries: LogEntry[], fence?: Fence, failed?: (err: unknown) => void): Promise<void> {
+    if (this.suppressed)
+      for (const entry of entries) {
+        const { event } = entry;
+        if (event.t.startsWith('~')) continue;
+        const quiet = changesOf(event as ServerEvent)
+          .map(subjectOf)
+          // Its own connection first: with a cluster engine the replica may not have its join back yet.
+          .filter((id) => (this.local.get(id)?.role ?? this.roster.get(id)?.role) === 'subscriber');
+        if (quiet.length > 0) entry.quiet = [...new Set(quiet)];
+      }
+    return this.append(entries, fence, failed);
+  }
+
+  /** A presence change, appended with the others made with it (presence-batch.ts). */
+  private presenceChanged(change: AnyPresenceChange): void {
+    this.presence.add(change);
+  }
+
+  /** Appends the presence changes not appended yet. */
+  flushPresence(): void {
+    this.presence.flush();
   }
 
   /** What an event changes in the replica. */
@@ -392,22 +459,34 @@ export class Room {
       this.local.get(entry.to)?.deliver(event, at);
       return;
     }
-    const presence = isPresenceChange(event);
+    const kept = changesOf(event).filter(isPresenceChange);
     let full: Connection | undefined;
-    if (presence) {
+    if (kept.length > 0) {
       if (!this.clustered)
         for (const conn of this.local.values())
           if (conn.id !== entry.except && conn.silentTooLong) this.absent.left(conn);
-      full = this.absent.record(event);
+      const quiet = new Set(entry.quiet);
+      for (const change of kept) full = this.absent.record(change, quiet.has(change.connectionId)) ?? full;
     }
-    const bodies = new Map<Codec, Wire>();
+    // Each view of the entry (a subscriber's, a member away's) is encoded once per codec.
+    const views = new Map<string, { event: ServerEvent | undefined; bodies: Map<Codec, Wire> }>();
+    const viewOf = (role: Connection['role'], away: boolean) => {
+      const key = `${role === 'subscriber'}:${away}`;
+      let view = views.get(key);
+      if (!view) {
+        const seen = viewFor(entry, role);
+        views.set(key, (view = { event: away ? awayView(seen) : seen, bodies: new Map() }));
+      }
+      return view;
+    };
     // Copy: a delivery can overflow an outbox and destroy a connection mid-loop.
     for (const conn of [...this.local.values()]) {
       if (conn.id === entry.except || this.adopting.has(conn.id)) continue;
       // Away: it gets the net change when back (PresenceLog), not one frame per change.
-      if (presence && this.absent.isAway(conn)) continue;
-      let body = bodies.get(conn.codec);
-      if (body === undefined) bodies.set(conn.codec, (body = conn.codec.body(event)));
+      const view = viewOf(conn.role, kept.length > 0 && this.absent.isAway(conn));
+      if (view.event === undefined) continue;
+      let body = view.bodies.get(conn.codec);
+      if (body === undefined) view.bodies.set(conn.codec, (body = conn.codec.body(view.event)));
       conn.deliverEncoded(body, at);
     }
     if (full) this.hooks.onPresenceLogFull(this, full);
@@ -481,7 +560,7 @@ export class Room {
       work();
     } finally {
       this.batch = undefined;
-      if (batch.entries.length > 0) this.append(batch.entries, batch.fence, failed);
+      if (batch.entries.length > 0) this.appendNow(batch.entries, batch.fence, failed);
     }
   }
 
@@ -524,7 +603,7 @@ export class Room {
    */
   orphaned(id: string, fence: Fence): void {
     if (this.roster.get(id)?.state === 'connected')
-      this.append([{ event: { t: 'connectionReconnecting', connectionId: id }, except: id }], fence);
+      this.appendNow([{ event: { t: 'connectionReconnecting', connectionId: id }, except: id }], fence);
   }
 
   /** Ends an orphan for good, from what the replica knows of it: its streams go, the others are told. */
@@ -539,7 +618,7 @@ export class Room {
           event: { t: 'streamDestroyed', streamId: stream.streamId, connectionId: id, reason },
         });
     if (seen) entries.push({ event: { t: 'connectionDestroyed', connectionId: id, reason } });
-    this.append(entries, fence);
+    this.appendNow(entries, fence);
   }
 
   /** Force-disconnects any member: here if this node owns it, else its owner is asked. False if unknown. */

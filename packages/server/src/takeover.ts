@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { TetherError, type ServerEvent } from '@tether/protocol';
-import { comparePositions, isFor, type ClusterEngine, type ResumeRecord } from './cluster/engine.js';
+import { TetherError } from '@tether/protocol';
+import { comparePositions, isFor, viewFor, type ClusterEngine, type ResumeRecord } from './cluster/engine.js';
 import type { Connection } from './connection.js';
 import type { Room } from './room.js';
 
@@ -51,7 +51,8 @@ export async function takeOver(
     const held = room.endAdoption(conn);
     for (const { at, entry } of [...missed, ...held]) {
       if (comparePositions(at, checkpoint.at) <= 0 || !isFor(entry, id)) continue;
-      const event = entry.event as ServerEvent;
+      const event = viewFor(entry, claimed.member.role);
+      if (event === undefined) continue;
       if (event.t === 'reply' && event.re > conn.lastApplied) conn.lastApplied = event.re;
       conn.deliver(event, at);
     }

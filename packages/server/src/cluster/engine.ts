@@ -3,6 +3,7 @@ import type {
   CodecName,
   ConnectionInfo,
   ErrorCode,
+  PresenceChange,
   Role,
   ServerEvent,
   StreamInfo,
@@ -143,6 +144,11 @@ export interface LogEntry {
   to?: string;
   /** Everyone but this connection. */
   except?: string;
+  /**
+   * Connections whose presence changes in this entry subscribers are not sent: subscribers of a
+   * session with connection events suppressed (PROTOCOL.md, Large sessions). See `viewFor`.
+   */
+  quiet?: string[];
 }
 
 /**
@@ -259,6 +265,40 @@ export function comparePositions(a: Position, b: Position): number {
   const [am = 0, as = 0] = a.split('-').map(Number);
   const [bm = 0, bs = 0] = b.split('-').map(Number);
   return am !== bm ? am - bm : as - bs;
+}
+
+/** The connection a presence change is about. */
+export function subjectOf(change: PresenceChange): string {
+  return change.t === 'connectionCreated' ? change.connection.connectionId : change.connectionId;
+}
+
+/**
+ * What a connection of `role` is sent of a client event it receives (isFor): all of it, or for
+ * a subscriber its presence changes about connections other than the entry's `quiet` ones;
+ * undefined when nothing is left. A pure function of the entry, so that any node numbers a
+ * connection's frames alike (a takeover rebuilds its replay from the log).
+ */
+export function viewFor(entry: LogEntry, role: Role): ServerEvent | undefined {
+  const event = entry.event as ServerEvent;
+  if (entry.quiet === undefined || role !== 'subscriber') return event;
+  const quiet = new Set(entry.quiet);
+  if (event.t === 'presence') {
+    const changes = event.changes.filter((c) => !quiet.has(subjectOf(c)));
+    return changes.length === 0
+      ? undefined
+      : changes.length === event.changes.length
+        ? event
+        : { t: 'presence', changes };
+  }
+  const subject =
+    event.t === 'connectionCreated'
+      ? event.connection.connectionId
+      : event.t === 'connectionDestroyed' ||
+          event.t === 'connectionReconnecting' ||
+          event.t === 'connectionReconnected'
+        ? event.connectionId
+        : undefined;
+  return subject !== undefined && quiet.has(subject) ? undefined : event;
 }
 
 /** Whether a connection receives an entry: a client event addressed to it or to everyone but another. */

@@ -43,6 +43,9 @@ export function foldOps(entry: LogEntry): FoldOp[] {
       return [{ k: 'patchMember', connectionId: e.connectionId, patch: { state: 'interrupted' } }];
     case 'connectionReconnected':
       return [{ k: 'patchMember', connectionId: e.connectionId, patch: { state: 'connected' } }];
+    case 'presence':
+      // The changes of a batch, each as it would be alone.
+      return e.changes.flatMap((change) => foldOps({ event: change }));
     case 'connectionDestroyed':
     case '~ended':
       return [{ k: 'removeMember', connectionId: e.connectionId }];
