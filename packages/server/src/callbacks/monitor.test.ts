@@ -80,4 +80,24 @@ describe('session events as callbacks', () => {
     expect(got.map((p) => p.event)).toEqual(['connectionCreated', 'streamCreated', 'streamDestroyed']);
     expect(new Set(got.map((p) => p.id)).size).toBe(3);
   });
+
+  it('turns each join and leave of a presence batch into its callback, in order; interruptions are none', () => {
+    const bob: ConnectionInfo = { connectionId: 'c-b', data: 'bob', creationTime: 11 };
+    const entries: LogEntry[] = [
+      {
+        event: {
+          t: 'presence',
+          changes: [
+            { t: 'connectionCreated', connection: bob },
+            { t: 'connectionReconnecting', connectionId: 'c-a' },
+            { t: 'connectionDestroyed', connectionId: 'c-a', reason: 'networkDisconnected' },
+          ],
+        },
+      },
+    ];
+    expect(monitorPayloads(entries, view, ctx).map((p) => [p.event, p.connection.data])).toEqual([
+      ['connectionCreated', 'bob'],
+      ['connectionDestroyed', 'alice'],
+    ]);
+  });
 });

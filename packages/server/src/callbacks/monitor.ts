@@ -51,6 +51,23 @@ export function monitorPayloads(
     if (e.t.startsWith('~')) continue;
     const event = e as ServerEvent;
     switch (event.t) {
+      case 'presence':
+        // Presence changes of one turn, batched (presence-batch.ts): each join is a callback.
+        for (const change of event.changes)
+          if (change.t === 'connectionCreated')
+            payloads.push({
+              ...common(),
+              event: 'connectionCreated',
+              connection: toConnection(change.connection),
+            });
+          else if (change.t === 'connectionDestroyed')
+            payloads.push({
+              ...common(),
+              event: 'connectionDestroyed',
+              connection: connection(change.connectionId),
+              reason: change.reason,
+            });
+        break;
       case 'connectionCreated':
         payloads.push({
           ...common(),
