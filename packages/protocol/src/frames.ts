@@ -9,6 +9,7 @@ import {
   streamInfoSchema,
   streamPropertiesSchema,
 } from './model.js';
+import { runningArchiveSchema } from './archive.js';
 
 /**
  * Frames, both directions. Every frame is a JSON object discriminated by `t`.
@@ -240,6 +241,8 @@ export const welcomeFrameSchema = z.object({
   config: transportConfigSchema,
   /** The codec of every frame after this one (absent: json). */
   codec: z.optional(codecNameSchema),
+  /** The session is being recorded (`archiveStarted` came before this client joined). */
+  archive: z.optional(runningArchiveSchema),
 });
 
 export const resumedFrameSchema = z.object({
@@ -345,6 +348,19 @@ export const mediaMovedFrameSchema = z.object({
   ...reliable,
 });
 
+/** The session started being recorded (an archive, HTTP API); to everyone, joiners learn it from their welcome. */
+export const archiveStartedFrameSchema = z.object({
+  t: z.literal('archiveStarted'),
+  ...reliable,
+  ...runningArchiveSchema.def.shape,
+});
+/** The session's recording stopped. */
+export const archiveStoppedFrameSchema = z.object({
+  t: z.literal('archiveStopped'),
+  ...reliable,
+  id: idSchema,
+});
+
 export const serverAckFrameSchema = z.object({ t: z.literal('ack'), ack });
 export const serverHeartbeatFrameSchema = z.object({
   t: z.literal('hb'),
@@ -383,6 +399,8 @@ export const serverEventFrameSchema = z.discriminatedUnion('t', [
   streamMediaFrameSchema,
   mediaRelayFrameSchema,
   mediaMovedFrameSchema,
+  archiveStartedFrameSchema,
+  archiveStoppedFrameSchema,
 ]);
 
 export const serverFrameSchema = z.discriminatedUnion('t', [
@@ -400,6 +418,8 @@ export const serverFrameSchema = z.discriminatedUnion('t', [
   streamMediaFrameSchema,
   mediaRelayFrameSchema,
   mediaMovedFrameSchema,
+  archiveStartedFrameSchema,
+  archiveStoppedFrameSchema,
   serverAckFrameSchema,
   serverHeartbeatFrameSchema,
   errorFrameSchema,
