@@ -142,7 +142,9 @@ describe('MediaRouting (fake clock)', () => {
 
   it('a node that is no longer the home answers MEDIA_MOVED, and the sender asks for the home once more', async () => {
     const b = node('B', 'A');
-    const reply = deferred(b.routing.run('pub', { t: 'publishMedia', seq: 4, streamId: 'st1', sdp: 'v=0' }));
+    const reply = deferred(
+      b.routing.run('pub', { t: 'publishMedia', seq: 4, streamId: 'st1', sdp: 'v=0' }),
+    );
     await flush();
     const a = node('A', 'A'); // not home: its media went idle
     a.routing.record(records(b.appended)[0] as Extract<SessionRecord, { t: '~media' }>);
