@@ -10,4 +10,15 @@ export {
 } from '@tether/auth';
 export { TetherApi, type TetherApiOptions, type TokenOptions } from './client.js';
 // Re-exported so an application back end can catch and type errors without a second dependency.
-export { TetherError, type ErrorCode, type Role, type SessionInfo, type TokenClaims } from '@tether/protocol';
+export {
+  TetherError,
+  type Archive,
+  type ArchiveList,
+  type ArchiveStream,
+  type ErrorCode,
+  type ListArchivesQuery,
+  type Role,
+  type SessionInfo,
+  type StartArchiveBody,
+  type TokenClaims,
+} from '@tether/protocol';

@@ -52,6 +52,17 @@ export interface HubOptions {
   metrics: Metrics;
   /** Where sessions' logs live: the memory engine (one process) or the cluster's. */
   engine: ClusterEngine;
+  /** What archives need to hear of sessions (archive/archives.ts). */
+  recordings?: RecordingHooks;
+}
+
+/** What the archives of this node hear of the sessions it follows. */
+export interface RecordingHooks {
+  streamCreated(room: Room): void;
+  /** This node stops following the session. */
+  roomClosed(room: Room): void;
+  /** The session's running archive, from the archive store (a node that starts following a session mid-recording). */
+  running(sessionId: string): Promise<{ id: string; name: string } | undefined>;
 }
 
 /** How many connections of each state this server holds, and the bytes held for the interrupted ones. */
@@ -161,6 +172,7 @@ export class Hub {
         streams: [...room.streams.values()],
         config: this.opts.transport,
         codec: conn.codec.name,
+        ...(room.archive ? { archive: room.archive } : {}),
       }),
     );
     const joinedAt = room.position;
@@ -516,6 +528,7 @@ export class Hub {
           this.opts.metrics.budgetEvictions.inc({ scope: 'session' });
           r.destroy(conn, 'bufferOverflow', 'INTERRUPTED_BUDGET_EXCEEDED');
         },
+        onStreamCreated: (r) => this.opts.recordings?.streamCreated(r),
       },
       () => this.opts.clock.now(),
       {
@@ -546,6 +559,10 @@ export class Hub {
       () => this.broken(room),
     );
     room.load(followed.snapshot);
+    // After the snapshot: an archive started before it was written to the store before its event.
+    const seen = room.archiveEvents;
+    const running = await this.opts.recordings?.running(session.sessionId).catch(() => undefined);
+    if (running && room.archiveEvents === seen) room.archive = running;
     this.rooms.set(session.sessionId, room);
     this.unfollow.set(room, followed.unfollow);
     return room;
@@ -573,6 +590,7 @@ export class Hub {
 
   /** A room whose last local connection left: this node stops following the session. */
   private closeRoom(room: Room): void {
+    this.opts.recordings?.roomClosed(room);
     room.routing.close();
     room.media.close();
     if (this.rooms.get(room.id) === room) this.rooms.delete(room.id);

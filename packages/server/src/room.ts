@@ -15,6 +15,7 @@ import {
   type SessionInfo,
   type StreamInfo,
   type Clock,
+  type RunningArchive,
 } from '@tether/protocol';
 import {
   FencedError,
@@ -57,6 +58,8 @@ export interface RoomHooks {
   onRequest(connectionId: string, request: OwnerRequest): void;
   /** The presence log passed its bound: `conn`, away longest, must end (it keeps the oldest changes). */
   onPresenceLogFull(room: Room, conn: Connection): void;
+  /** A stream was published (archive mode `always` starts recording at the media home). */
+  onStreamCreated(room: Room): void;
 }
 
 /** How long the others may be kept waiting to be told of interruptions, while more keep coming. */
@@ -118,6 +121,10 @@ export class Room {
   private batch: { entries: LogEntry[]; fence: Fence } | undefined;
   /** The last log position folded in: a welcome built now is the session as of here. */
   private at: Position = '0';
+  /** The session's running archive, as the log told (`archiveStarted` / `archiveStopped`): joiners' welcomes carry it. */
+  archive: RunningArchive | undefined;
+  /** How many archive events were folded: a look-up of the running archive made before one is stale. */
+  archiveEvents = 0;
 
   readonly media: RoomMedia;
   /** Where its media ops run: here, or at the session's media home on another node. */
@@ -359,9 +366,14 @@ export class Room {
   /** What an event changes in the replica. */
   /** What an event means for the connections this node holds, beyond the replica (folded already). */
   private effects(event: ServerEvent): void {
-    if (event.t === 'streamCreated')
+    if (event.t === 'streamCreated') {
       this.local.get(event.stream.connectionId)?.streams.add(event.stream.streamId);
-    else if (event.t === 'streamDestroyed') {
+      this.hooks.onStreamCreated(this);
+    } else if (event.t === 'archiveStarted' || event.t === 'archiveStopped') {
+      this.archiveEvents++;
+      if (event.t === 'archiveStarted') this.archive = { id: event.id, name: event.name };
+      else if (this.archive?.id === event.id) this.archive = undefined;
+    } else if (event.t === 'streamDestroyed') {
       this.local.get(event.connectionId)?.streams.delete(event.streamId);
       this.media.streamEnded(event.streamId);
       if (this.streams.size === 0 && this.media.isHome && this.clustered)

@@ -4,6 +4,12 @@ import { pino, type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { DEFAULTS, defaultSendBufferMaxBytes, type ServerOptions } from './config.js';
 import { registerDemoRoutes, type DemoOptions } from './demo-routes.js';
+import { join } from 'node:path';
+import { parseSessionId } from '@tether/auth';
+import { registerArchiveApi } from './archive-api.js';
+import { Archives } from './archive/archives.js';
+import { SqliteArchiveStore } from './archive/sqlite-store.js';
+import { LocalArchiveStorage } from './archive/storage.js';
 import { registerHttpApi } from './http-api.js';
 import { registerOpenTokApi } from './opentok-api.js';
 import { MemoryEngine } from './cluster/memory-engine.js';
@@ -24,6 +30,8 @@ export interface TetherServer {
   /** Set when no project was configured and a development project is in use. */
   readonly devProject: (Project & { created: boolean }) | undefined;
   readonly hub: Hub;
+  /** This node's archives (recordings of routed sessions). */
+  readonly archives: Archives;
   readonly http: FastifyInstance;
   readonly log: Logger;
   /** Ends every connection with `serverShutdown` and stops listening. */
@@ -59,6 +67,20 @@ export async function startServer(
 
   const engine = options.engine ?? new MemoryEngine();
   const metrics = createMetrics(() => hub.sizes());
+  const dataDir = options.dataDir ?? DEFAULTS.dataDir;
+  const store = options.archives?.store ?? new SqliteArchiveStore(join(dataDir, 'archives.db'));
+  const storage = options.archives?.storage ?? new LocalArchiveStorage(join(dataDir, 'archives'));
+  const archives: Archives = new Archives({
+    store,
+    storage,
+    clock,
+    log,
+    room: (id) => hub.room(id),
+    projectOf: (id) => parseSessionId(id, (key) => projects.secretFor(key)).apiKey,
+    ...(options.archives?.ffmpeg ? { ffmpeg: options.archives.ffmpeg } : {}),
+  });
+  // What a previous process left recording (it died mid-way) is failed, its files repaired.
+  await archives.recover();
   const hub: Hub = new Hub({
     clock,
     projects,
@@ -69,6 +91,14 @@ export async function startServer(
     metrics,
     mediaTimeoutMs: options.mediaTimeoutMs ?? DEFAULTS.mediaTimeoutMs,
     engine,
+    recordings: {
+      streamCreated: (room) => archives.streamCreated(room),
+      roomClosed: (room) => archives.roomClosed(room),
+      running: async (id) => {
+        const record = await store.recording(id);
+        return record && { id: record.id, name: record.name };
+      },
+    },
   });
 
   const http = Fastify({
@@ -78,6 +108,7 @@ export async function startServer(
   }) as unknown as FastifyInstance;
   registerHttpApi(http, hub, projects, metrics, () => clock.now());
   registerOpenTokApi(http, hub, projects, () => clock.now());
+  registerArchiveApi(http, archives, storage, projects, () => clock.now());
   if (options.demo) registerDemoRoutes(http, options.demo, devProject);
 
   // A hard cap at the WebSocket layer (close 1009); below it, the protocol's own 64 KiB limit has its own code.
@@ -103,6 +134,7 @@ export async function startServer(
     projects,
     devProject,
     hub,
+    archives,
     http,
     log,
     async drain(timeoutMs, progress) {
@@ -111,7 +143,9 @@ export async function startServer(
       for (const ws of wss.clients) ws.terminate();
       wss.close();
       await http.close();
+      await archives.close();
       await engine.close();
+      await store.close();
       return left;
     },
     async close() {
@@ -119,7 +153,9 @@ export async function startServer(
       for (const ws of wss.clients) ws.terminate();
       wss.close();
       await http.close();
+      await archives.close();
       await engine.close();
+      await store.close();
     },
   };
 }

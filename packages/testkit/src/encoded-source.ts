@@ -17,6 +17,8 @@ export class EncodedSource {
   private ffmpeg: ChildProcess | undefined;
   private readonly sockets: Socket[] = [];
   private paused = false;
+  /** [wall ms, RTP timestamp] of the audio fed, bounded (the last ~3 minutes). */
+  private readonly audioLog: Array<[number, number]> = [];
 
   constructor(
     private readonly opts: { width?: number; height?: number; fps?: number; keyframeEverySec?: number } = {},
@@ -28,12 +30,12 @@ export class EncodedSource {
 
   async start(): Promise<void> {
     const [videoPort, audioPort] = await Promise.all([this.listen('video'), this.listen('audio')]);
-    const { width = 320, height = 240, fps = 15, keyframeEverySec = 1 } = this.opts;
+    const { width = 320, height = 240, fps = 10, keyframeEverySec = 1 } = this.opts;
     const args = [
       ...['-hide_banner', '-loglevel', 'error', '-re'],
       ...['-f', 'lavfi', '-i', `testsrc=size=${width}x${height}:rate=${fps}`],
       ...['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000'],
-      ...['-map', '0:v', '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '300k'],
+      ...['-map', '0:v', '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '16', '-b:v', '200k'],
       ...['-g', String(fps * keyframeEverySec), '-an', '-f', 'rtp', '-payload_type', '96'],
       `rtp://127.0.0.1:${videoPort}?pkt_size=1200`,
       ...['-map', '1:a', '-c:a', 'libopus', '-b:a', '32k', '-ac', '2', '-vn', '-f', 'rtp'],
@@ -45,6 +47,19 @@ export class EncodedSource {
   /** Stops feeding the tracks (the encoder goes on): the publisher sends nothing while paused. */
   pause(paused: boolean): void {
     this.paused = paused;
+  }
+
+  /**
+   * Seconds of media fed between two wall-clock times (by the audio's RTP timestamps): what a
+   * recording of that span can hold. Less than the span when the encoder fell behind real time
+   * (a loaded machine), so tests compare files with it.
+   */
+  mediaSeconds(fromMs: number, toMs: number): number {
+    const fed = this.audioLog.filter(([at]) => at >= fromMs && at <= toMs);
+    const first = fed[0];
+    const last = fed.at(-1);
+    if (!first || !last) return 0;
+    return ((last[1] - first[1]) >>> 0) / 48000 + 0.02;
   }
 
   stop(): void {
@@ -63,6 +78,10 @@ export class EncodedSource {
       // ffmpeg also sends RTCP on port + 1; an RTP port only carries RTP (version 2, payload 96/111).
       if (rtp.header.payloadType !== 96 && rtp.header.payloadType !== 111) return;
       this.sent[kind]++;
+      if (kind === 'audio') {
+        this.audioLog.push([Date.now(), rtp.header.timestamp]);
+        if (this.audioLog.length > 10_000) this.audioLog.splice(0, 1000);
+      }
       track.writeRtp(rtp);
     });
     return new Promise((resolve) =>

@@ -54,9 +54,9 @@ function codecOf(kind: Kind, payloadType: number): RTCRtpCodecParameters {
  * Records one receiving end of a stream into one WebM file, as published: VP8 and Opus frames
  * taken from RTP (werift's jitter buffer, depacketizer, lip sync and WebM writer), never
  * re-encoded. The file holds the kinds that arrive (of `kinds`): it opens once each has sent
- * a packet, or KIND_WAIT_MS after the first. Frame times come from the publisher's RTCP sender
- * reports, so a gap in its media (a network drop) is a gap in the file's timeline, and the
- * file goes on when its media resumes. The file is written as it goes (a server that dies
+ * a packet (video: its first key frame), or KIND_WAIT_MS after the first. Frame times come from
+ * the RTP timestamps, which go on advancing at the publisher while its network is down, so a
+ * gap in its media is a gap in the file's timeline, and the file goes on when its media resumes. The file is written as it goes (a server that dies
  * leaves a playable prefix); stop() finishes it (duration, cues).
  */
 export class StreamRecorder implements IngestListener {
@@ -65,7 +65,6 @@ export class StreamRecorder implements IngestListener {
   private readonly held = new Map<Kind, RtpPacket[]>();
   /** When the first packet held of each kind arrived: the file's time 0 is the earliest. */
   private readonly heldSince = new Map<Kind, number>();
-  private readonly sr = new Map<Kind, RtcpPacket>();
   private readonly mirrors = new Map<Kind, MediaStreamTrack>();
   /** From video's first key frame: the file starts there. */
   private size: { width: number; height: number } | undefined;
@@ -107,8 +106,11 @@ export class StreamRecorder implements IngestListener {
       const size = vp8KeyframeSize(rtp);
       if (!size) return;
       this.size = size;
+      // Audio and video both begin here: with frame times from RTP timestamps, each kind's
+      // first frame is its time 0, so they must begin together.
       held.length = 0;
-      this.heldSince.delete(kind);
+      this.held.delete('audio');
+      this.heldSince.clear();
     }
     if (!this.heldSince.has(kind)) this.heldSince.set(kind, this.clock.now());
     if (held.length < MAX_HELD) held.push(rtp.clone());
@@ -120,7 +122,6 @@ export class StreamRecorder implements IngestListener {
   rtcp(kind: Kind, rtcp: RtcpPacket): void {
     if (!this.kinds.includes(kind) || this.state === 'stopped') return;
     if (this.state === 'recording') this.mirrors.get(kind)?.onReceiveRtcp.execute(rtcp);
-    else if (rtcp.type === 200) this.sr.set(kind, rtcp); // the latest sender report: frame times start from it
   }
 
   closed(): void {
@@ -141,6 +142,13 @@ export class StreamRecorder implements IngestListener {
       numOfTracks: kinds.length,
       path: this.path,
       ...(this.size ?? DEFAULT_SIZE),
+      // Frame times from RTP timestamps (the publisher's media clock), not from its RTCP sender
+      // reports: a sender report stamped late (a publisher whose event loop stalled) would
+      // shift every frame after it, and the file would come out longer than the recording.
+      disableNtp: true,
+      // werift's lip sync holds frames in a buffer it drops at the end (the file would lose its last seconds);
+      // both kinds begin together on the same media clock, so nothing needs re-syncing.
+      disableLipSync: true,
     });
     this.recorder = recorder;
     recorder.onError.subscribe((err) => this.onError(err));
@@ -154,8 +162,6 @@ export class StreamRecorder implements IngestListener {
         this.startedAt = Math.min(...kinds.map((k) => this.heldSince.get(k) ?? this.clock.now()));
         for (const kind of kinds) {
           const track = this.mirrors.get(kind) as MediaStreamTrack;
-          const sr = this.sr.get(kind);
-          if (sr) track.onReceiveRtcp.execute(sr);
           for (const rtp of this.held.get(kind) ?? []) track.onReceiveRtp.execute(rtp);
         }
         this.held.clear();
