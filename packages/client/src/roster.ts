@@ -20,6 +20,8 @@ export class Roster {
   readonly connections = new Map<string, PeerConnection>();
   readonly streams = new Map<string, StreamInfo>();
   self: ConnectionInfo | undefined;
+  /** The session's running archive (welcome, `archiveStarted`), if it is being recorded. */
+  archive: { id: string; name: string } | undefined;
 
   /** Loads a welcome; returns the events an application sees for what was already there. */
   welcome(frame: WelcomeFrame): RosterEvent[] {
@@ -37,6 +39,8 @@ export class Roster {
       this.streams.set(stream.streamId, stream);
       events.push({ name: 'streamCreated', event: { stream } });
     }
+    this.archive = frame.archive && { ...frame.archive };
+    if (this.archive) events.push({ name: 'archiveStarted', event: { ...this.archive } });
     return events;
   }
 
@@ -106,12 +110,19 @@ export class Roster {
         }
         return events;
       }
+      case 'archiveStarted':
+        this.archive = { id: frame.id, name: frame.name };
+        return [{ name: 'archiveStarted', event: { id: frame.id, name: frame.name } }];
+      case 'archiveStopped':
+        if (this.archive?.id === frame.id) this.archive = undefined;
+        return [{ name: 'archiveStopped', event: { id: frame.id } }];
       default:
         return [];
     }
   }
 
   clear(): void {
+    this.archive = undefined;
     this.connections.clear();
     this.streams.clear();
   }

@@ -151,6 +151,11 @@ export class Session extends Emitter<SessionEvents> {
     return [...this.roster.streams.values()];
   }
 
+  /** The session's running archive, if it is being recorded (`archiveStarted` / `archiveStopped`). */
+  get archive(): { id: string; name: string } | undefined {
+    return this.roster.archive && { ...this.roster.archive };
+  }
+
   /**
    * Joins the session. Resolves once `sessionConnected` has been emitted. With a recovery key
    * (given, or kept in sessionStorage with `recover: true`) it first resumes the connection

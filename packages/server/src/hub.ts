@@ -58,7 +58,8 @@ export interface HubOptions {
 
 /** What the archives of this node hear of the sessions it follows. */
 export interface RecordingHooks {
-  streamCreated(room: Room): void;
+  /** A stream was published, or this node became the session's media home. */
+  mediaReady(room: Room): void;
   /** This node stops following the session. */
   roomClosed(room: Room): void;
   /** The session's running archive, from the archive store (a node that starts following a session mid-recording). */
@@ -528,7 +529,7 @@ export class Hub {
           this.opts.metrics.budgetEvictions.inc({ scope: 'session' });
           r.destroy(conn, 'bufferOverflow', 'INTERRUPTED_BUDGET_EXCEEDED');
         },
-        onStreamCreated: (r) => this.opts.recordings?.streamCreated(r),
+        onMediaReady: (r) => this.opts.recordings?.mediaReady(r),
       },
       () => this.opts.clock.now(),
       {

@@ -55,6 +55,8 @@ export interface RoomView {
   /** Sends an event to one connection of the session, wherever it is. */
   send(event: ServerEvent, to: string): void;
   broadcast(event: ServerEvent, except?: string): void;
+  /** This node now runs the session's SFU (a cluster's media home). */
+  becameHome?(): void;
 }
 
 /**
@@ -100,6 +102,7 @@ export class RoomMedia {
     this.sfu = this.makeSfu();
     if (this.tap) this.sfu.setTap(this.tap);
     if (moved) for (const streamId of this.room.streams.keys()) this.sfu.expect(streamId);
+    this.room.becameHome?.();
   }
 
   /** A recording of the session starts here (or, undefined, stops): it taps every publisher's media. */

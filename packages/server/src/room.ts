@@ -58,8 +58,8 @@ export interface RoomHooks {
   onRequest(connectionId: string, request: OwnerRequest): void;
   /** The presence log passed its bound: `conn`, away longest, must end (it keeps the oldest changes). */
   onPresenceLogFull(room: Room, conn: Connection): void;
-  /** A stream was published (archive mode `always` starts recording at the media home). */
-  onStreamCreated(room: Room): void;
+  /** A stream was published, or this node became the session's media home: archive mode `always` may start recording. */
+  onMediaReady(room: Room): void;
 }
 
 /** How long the others may be kept waiting to be told of interruptions, while more keep coming. */
@@ -159,6 +159,7 @@ export class Room {
         streams: this.streams,
         send: (event, to) => this.emit({ event, to }),
         broadcast: (event, except) => this.emit({ event, ...(except ? { except } : {}) }),
+        becameHome: () => this.hooks.onMediaReady(this),
       },
       session.mediaMode === 'routed' ? () => mediaHost.makeSfu(sfuHooks) : undefined,
       !clustered,
@@ -368,7 +369,7 @@ export class Room {
   private effects(event: ServerEvent): void {
     if (event.t === 'streamCreated') {
       this.local.get(event.stream.connectionId)?.streams.add(event.stream.streamId);
-      this.hooks.onStreamCreated(this);
+      this.hooks.onMediaReady(this);
     } else if (event.t === 'archiveStarted' || event.t === 'archiveStopped') {
       this.archiveEvents++;
       if (event.t === 'archiveStarted') this.archive = { id: event.id, name: event.name };

@@ -92,7 +92,7 @@ export async function startServer(
     mediaTimeoutMs: options.mediaTimeoutMs ?? DEFAULTS.mediaTimeoutMs,
     engine,
     recordings: {
-      streamCreated: (room) => archives.streamCreated(room),
+      mediaReady: (room) => archives.mediaReady(room),
       roomClosed: (room) => archives.roomClosed(room),
       running: async (id) => {
         const record = await store.recording(id);

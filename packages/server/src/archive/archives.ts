@@ -146,9 +146,15 @@ export class Archives {
     await this.opts.storage.remove(id);
   }
 
-  /** A stream was published (at the media home): a session in archive mode `always` starts recording. */
-  streamCreated(room: Room): void {
-    if (room.session.archiveMode !== 'always' || this.active.has(room.id) || !room.media.isHome) return;
+  /**
+   * A stream was published, or this node became the media home (in a cluster the home is
+   * claimed by the first media op, after the stream): a session in archive mode `always`
+   * with a stream starts recording, at its home.
+   */
+  mediaReady(room: Room): void {
+    const { archiveMode } = room.session;
+    if (archiveMode !== 'always' || this.active.has(room.id) || this.starting.has(room.id)) return;
+    if (!room.media.isHome || room.streams.size === 0) return;
     this.start(
       this.opts.projectOf(room.id),
       room.session,
