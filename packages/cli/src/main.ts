@@ -8,6 +8,7 @@ import { DEFAULTS, RedisEngine, startServer } from '@tether/server';
 /** How long a draining node waits for its clients to move before it leaves the rest to the others. */
 const DRAIN_TIMEOUT_MS = 30_000;
 import { createSessionId, createToken } from '@tether/auth';
+import { ARCHIVE_USAGE, archive } from './archive.js';
 import { serveOptions, type ServeFlags } from './options.js';
 
 export const USAGE = `tether — self-hosted real-time sessions that reconnect by themselves
@@ -17,7 +18,7 @@ Usage:
   tether session [options]          create a session id (offline: session ids are signed, not stored)
   tether token --session <id> [options]
                                     print a client token for a session
-  tether help
+${ARCHIVE_USAGE}  tether help
 
 serve options (flag / environment variable, default):
   --port <n>               TETHER_PORT                  ${DEFAULTS.port}
@@ -52,6 +53,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
       return token(rest, env);
     case 'session':
       return session(rest, env);
+    case 'archive':
+      return archive(rest, env, credentials);
     case undefined:
     case 'help':
     case '--help':
