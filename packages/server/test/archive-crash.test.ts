@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Session } from '@tether/client';
-import { TetherApi, createToken } from '@tether/server-sdk';
+import { createApiToken, createToken } from '@tether/auth';
+import type { Archive } from '@tether/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   EncodedSource,
@@ -42,8 +43,18 @@ describe('an archive whose server dies', () => {
       child.once('message', (msg: { url: string }) => resolve(msg.url));
       child.once('exit', (code) => reject(new Error(`server child exited (${code}) before it was ready`)));
     });
-    const api = new TetherApi({ url, ...TEST_PROJECT });
-    const { sessionId } = await api.createSession({ mediaMode: 'routed' });
+    const api = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+      const res = await fetch(`${url}/v1/${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${await createApiToken(TEST_PROJECT)}`,
+          ...(body ? { 'content-type': 'application/json' } : {}),
+        },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
+      return (await res.json()) as T;
+    };
+    const { sessionId } = await api<{ sessionId: string }>('POST', 'sessions', { mediaMode: 'routed' });
     const source = new EncodedSource();
     await source.start();
     cleanups.push(() => source.stop());
