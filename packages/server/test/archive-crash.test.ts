@@ -63,9 +63,13 @@ describe('an archive whose server dies', () => {
     await pub.connect(await createToken({ ...TEST_PROJECT, sessionId }));
     const stream = await pub.publish(pub.initPublisher({ name: 'cam', tracks: source.tracks }));
 
-    const started = await api.startArchive({ sessionId, name: 'doomed', outputMode: 'individual' });
+    const started = await api<Archive>('POST', 'archives', {
+      sessionId,
+      name: 'doomed',
+      outputMode: 'individual',
+    });
     await waitFor(
-      async () => (await api.getArchive(started.id)).streams.length === 1,
+      async () => (await api<Archive>('GET', `archives/${started.id}`)).streams.length === 1,
       'the stream recording',
     );
     await hold(4000);
