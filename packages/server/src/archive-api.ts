@@ -6,7 +6,7 @@ import {
   type ErrorCode,
 } from '@tether/protocol';
 import { parseSessionId, verifyApiToken } from '@tether/auth';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import parseRange from 'range-parser';
 import type { z } from 'zod/mini';
 import { COMPOSED_FILE, type Archives } from './archive/archives.js';
@@ -28,7 +28,7 @@ export const ARCHIVE_STATUS: Partial<Record<ErrorCode, number>> = {
 };
 
 type A = { Params: { archiveId: string } };
-type Download = A & { Querystring: { file?: string } };
+export type Download = A & { Querystring: { file?: string } };
 
 function parse<S extends z.ZodMiniType>(schema: S, body: unknown): z.infer<S> {
   const parsed = schema.safeParse(body ?? {});
@@ -43,7 +43,7 @@ function parse<S extends z.ZodMiniType>(schema: S, body: unknown): z.infer<S> {
 }
 
 /** The record as the API shows it (the project is the caller's own). */
-function shown(record: ArchiveRecord): Archive {
+export function shown(record: ArchiveRecord): Archive {
   const { project: _p, ...archive } = record;
   return archive;
 }
@@ -96,40 +96,49 @@ export function registerArchiveApi(
     return reply.code(204).send();
   });
 
-  app.get<Download>('/v1/archives/:archiveId/download', async (req, reply) => {
-    const record = await archives.get(await authenticate(req), req.params.archiveId);
-    if (record.status === 'started' || record.status === 'stopped')
-      throw new TetherError('ARCHIVE_IN_PROGRESS', `status ${record.status}`);
-    const files = record.streams.map((s) => s.file);
-    const file = req.query.file ?? (record.outputMode === 'composed' ? COMPOSED_FILE : undefined);
-    if (file === undefined)
-      throw new TetherError(
-        'ARCHIVE_FILE_NOT_FOUND',
-        `an individual archive: name one of ${files.join(', ')}`,
-      );
-    const known = file === COMPOSED_FILE ? record.outputMode === 'composed' : files.includes(file);
-    const size = known ? await storage.size(record.id, file) : undefined;
-    if (size === undefined) throw new TetherError('ARCHIVE_FILE_NOT_FOUND', file);
-    reply
-      .header('accept-ranges', 'bytes')
-      .header('content-type', 'video/webm')
-      .header('content-disposition', `attachment; filename="${record.id}-${file}"`);
-    const header = req.headers.range;
-    const ranges = header === undefined ? undefined : parseRange(size, header, { combine: true });
-    if (ranges === -1) {
-      reply.header('content-range', `bytes */${size}`);
-      throw new TetherError('ARCHIVE_RANGE_INVALID', `${header} of ${size} bytes`);
-    }
-    // A malformed Range, or several ranges, is answered with the whole file (RFC 9110 §14.2 allows it).
-    if (ranges === undefined || ranges === -2 || ranges.type !== 'bytes' || ranges.length !== 1) {
-      reply.header('content-length', size);
-      return reply.send(storage.read(record.id, file));
-    }
-    const { start, end } = ranges[0] as { start: number; end: number };
-    reply
-      .code(206)
-      .header('content-range', `bytes ${start}-${end}/${size}`)
-      .header('content-length', end - start + 1);
-    return reply.send(storage.read(record.id, file, { start, end }));
-  });
+  app.get<Download>('/v1/archives/:archiveId/download', async (req, reply) =>
+    sendArchiveFile(req, reply, await archives.get(await authenticate(req), req.params.archiveId), storage),
+  );
+}
+
+/**
+ * Streams one file of an archive: the composed file, or `?file=` (one stream's file). A single
+ * `Range: bytes=a-b` is answered 206; bytes outside the file 416; anything else the whole file.
+ */
+export async function sendArchiveFile(
+  req: FastifyRequest<Download>,
+  reply: FastifyReply,
+  record: ArchiveRecord,
+  storage: ArchiveStorage,
+) {
+  if (record.status === 'started' || record.status === 'stopped')
+    throw new TetherError('ARCHIVE_IN_PROGRESS', `status ${record.status}`);
+  const files = record.streams.map((s) => s.file);
+  const file = req.query.file ?? (record.outputMode === 'composed' ? COMPOSED_FILE : undefined);
+  if (file === undefined)
+    throw new TetherError('ARCHIVE_FILE_NOT_FOUND', `an individual archive: name one of ${files.join(', ')}`);
+  const known = file === COMPOSED_FILE ? record.outputMode === 'composed' : files.includes(file);
+  const size = known ? await storage.size(record.id, file) : undefined;
+  if (size === undefined) throw new TetherError('ARCHIVE_FILE_NOT_FOUND', file);
+  reply
+    .header('accept-ranges', 'bytes')
+    .header('content-type', 'video/webm')
+    .header('content-disposition', `attachment; filename="${record.id}-${file}"`);
+  const header = req.headers.range;
+  const ranges = header === undefined ? undefined : parseRange(size, header, { combine: true });
+  if (ranges === -1) {
+    reply.header('content-range', `bytes */${size}`);
+    throw new TetherError('ARCHIVE_RANGE_INVALID', `${header} of ${size} bytes`);
+  }
+  // A malformed Range, or several ranges, is answered with the whole file (RFC 9110 §14.2 allows it).
+  if (ranges === undefined || ranges === -2 || ranges.type !== 'bytes' || ranges.length !== 1) {
+    reply.header('content-length', size);
+    return reply.send(storage.read(record.id, file));
+  }
+  const { start, end } = ranges[0] as { start: number; end: number };
+  reply
+    .code(206)
+    .header('content-range', `bytes ${start}-${end}/${size}`)
+    .header('content-length', end - start + 1);
+  return reply.send(storage.read(record.id, file, { start, end }));
 }

@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { DEFAULTS, defaultSendBufferMaxBytes, type ServerOptions } from './config.js';
+import { registerDemoArchiveRoutes } from './demo-archive-routes.js';
 import { registerDemoRoutes, type DemoOptions } from './demo-routes.js';
 import { join } from 'node:path';
 import { parseSessionId } from '@tether/auth';
@@ -110,6 +111,7 @@ export async function startServer(
   registerOpenTokApi(http, hub, projects, () => clock.now());
   registerArchiveApi(http, archives, storage, projects, () => clock.now());
   if (options.demo) registerDemoRoutes(http, options.demo, devProject);
+  if (options.demo && devProject) registerDemoArchiveRoutes(http, archives, storage, devProject);
 
   // A hard cap at the WebSocket layer (close 1009); below it, the protocol's own 64 KiB limit has its own code.
   const wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.frameHardCapBytes });
