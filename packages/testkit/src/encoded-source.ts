@@ -32,9 +32,10 @@ export class EncodedSource {
     const [videoPort, audioPort] = await Promise.all([this.listen('video'), this.listen('audio')]);
     const { width = 320, height = 240, fps = 10, keyframeEverySec = 1 } = this.opts;
     const args = [
-      ...['-hide_banner', '-loglevel', 'error', '-re'],
-      ...['-f', 'lavfi', '-i', `testsrc=size=${width}x${height}:rate=${fps}`],
-      ...['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000'],
+      ...['-hide_banner', '-nostdin', '-loglevel', 'error', '-re'],
+      // Bounded (10 min): an encoder whose parent was killed cannot run on for ever.
+      ...['-f', 'lavfi', '-t', '600', '-i', `testsrc=size=${width}x${height}:rate=${fps}`],
+      ...['-f', 'lavfi', '-t', '600', '-i', 'sine=frequency=440:sample_rate=48000'],
       ...['-map', '0:v', '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '16', '-b:v', '200k'],
       ...['-g', String(fps * keyframeEverySec), '-an', '-f', 'rtp', '-payload_type', '96'],
       `rtp://127.0.0.1:${videoPort}?pkt_size=1200`,
