@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { LIMITS, TetherError, mediaModeSchema, archiveModeSchema, roleSchema } from '@tether/protocol';
-import { DEFAULTS, RedisEngine, startServer } from '@tether/server';
+import { DEFAULTS, RedisArchiveStore, RedisEngine, startServer } from '@tether/server';
 
 /** How long a draining node waits for its clients to move before it leaves the rest to the others. */
 const DRAIN_TIMEOUT_MS = 30_000;
@@ -92,7 +92,13 @@ async function serve(argv: string[], env: NodeJS.ProcessEnv): Promise<undefined>
   const server = await startServer({
     ...serveOptions(values as ServeFlags, env),
     demo: demoFiles(),
-    ...(engine ? { engine } : {}),
+    // A cluster's archive records go to its Redis, so every node sees every archive (files stay in each node's data dir).
+    ...(engine && clusterUrl
+      ? {
+          engine,
+          archives: { store: RedisArchiveStore.connect(clusterUrl, env.TETHER_CLUSTER_PREFIX ?? 'tether:') },
+        }
+      : {}),
   });
   if (engine) {
     engine.on('state', (state, err) =>

@@ -44,7 +44,7 @@ function parse<S extends z.ZodMiniType>(schema: S, body: unknown): z.infer<S> {
 
 /** The record as the API shows it (the project is the caller's own). */
 export function shown(record: ArchiveRecord): Archive {
-  const { project: _p, ...archive } = record;
+  const { project: _p, owner: _o, ...archive } = record;
   return archive;
 }
 

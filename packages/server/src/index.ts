@@ -10,3 +10,8 @@ export {
   type RedisEngineOptions,
   type RedisEngineState,
 } from './cluster/redis-engine.js';
+export type { ArchiveStore, ArchiveRecord, ArchivePatch } from './archive/store.js';
+export type { ArchiveStorage } from './archive/storage.js';
+export { SqliteArchiveStore } from './archive/sqlite-store.js';
+export { RedisArchiveStore } from './archive/redis-store.js';
+export { LocalArchiveStorage } from './archive/storage.js';

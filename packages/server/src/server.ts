@@ -76,6 +76,7 @@ export async function startServer(
     storage,
     clock,
     log,
+    owner: storage.owner,
     room: (id) => hub.room(id),
     projectOf: (id) => parseSessionId(id, (key) => projects.secretFor(key)).apiKey,
     ...(options.archives?.ffmpeg ? { ffmpeg: options.archives.ffmpeg } : {}),

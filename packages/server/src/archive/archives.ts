@@ -32,6 +32,8 @@ export interface ArchivesOptions {
   projectOf(sessionId: string): string;
   /** Called whenever an archive's status changes (started, stopped, available, failed). */
   statusChanged?: (record: ArchiveRecord) => void;
+  /** A stable id of the data directory the files go to (records name it: `ArchiveRecord.owner`). */
+  owner: string;
   /** ffmpeg's path (composing, and repairing files a crash left). Default `ffmpeg`. */
   ffmpeg?: string;
 }
@@ -78,6 +80,7 @@ export class Archives {
       const record: ArchiveRecord = {
         id: randomUUID(),
         project,
+        owner: opts.owner,
         sessionId,
         name: body.name,
         outputMode: body.outputMode,
@@ -188,7 +191,11 @@ export class Archives {
    * become `failed` (serverRestarted), their files repaired so what was written plays.
    */
   async recover(): Promise<void> {
-    for (const record of await this.opts.store.unfinished()) {
+    // Only this data directory's: in a shared store, another node's unfinished archive may be recording now.
+    const mine = (await this.opts.store.unfinished()).filter(
+      (r) => (r.owner ?? this.opts.owner) === this.opts.owner,
+    );
+    for (const record of mine) {
       const { streams, duration } = await recoverFiles(record, this.opts.storage, this.opts.ffmpeg).catch(
         (err: unknown) => {
           this.opts.log.error({ err, archiveId: record.id }, 'archive: repairing files failed');

@@ -118,5 +118,7 @@ function body(record: ArchiveRecord): string {
 }
 
 function parse(row: Row): ArchiveRecord {
-  return { ...archiveSchema.parse(JSON.parse(row.record)), project: row.project };
+  const json = JSON.parse(row.record) as { owner?: unknown };
+  const owner = typeof json.owner === 'string' ? { owner: json.owner } : {};
+  return { ...archiveSchema.parse(json), project: row.project, ...owner };
 }

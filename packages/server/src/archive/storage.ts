@@ -1,4 +1,6 @@
 import { createReadStream } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -29,11 +31,27 @@ export interface ArchiveStorage {
   read(archiveId: string, file: string, range?: { start: number; end: number }): Readable;
   files(archiveId: string): Promise<string[]>;
   remove(archiveId: string): Promise<void>;
+  /** A stable id of where the files are (the records of a shared store name it). */
+  readonly owner: string;
 }
 
 /** Files in the data directory: `<dir>/<archiveId>/<file>`. */
 export class LocalArchiveStorage implements ArchiveStorage {
-  constructor(private readonly dir: string) {}
+  readonly owner: string;
+
+  constructor(private readonly dir: string) {
+    // Made once per data directory, kept beside the files: the same after every restart.
+    const file = join(dir, 'owner');
+    mkdirSync(dir, { recursive: true });
+    let owner: string;
+    try {
+      owner = readFileSync(file, 'utf8').trim();
+    } catch {
+      owner = '';
+    }
+    if (!/^[0-9a-f-]{36}$/.test(owner)) writeFileSync(file, (owner = randomUUID()));
+    this.owner = owner;
+  }
 
   async prepare(archiveId: string): Promise<void> {
     await mkdir(this.folder(archiveId), { recursive: true });

@@ -4,9 +4,16 @@ import type { Archive } from '@tether/protocol';
 export interface ArchiveRecord extends Archive {
   /** The API key of the project that started it: no other project sees it. */
   project: string;
+  /**
+   * The data directory its files are in (a stable id of it): in a store several nodes share,
+   * the one whose restart finds it unfinished is the one whose files they are.
+   */
+  owner?: string;
 }
 
-export type ArchivePatch = Partial<Omit<ArchiveRecord, 'id' | 'project' | 'sessionId' | 'createdAt'>>;
+export type ArchivePatch = Partial<
+  Omit<ArchiveRecord, 'id' | 'project' | 'owner' | 'sessionId' | 'createdAt'>
+>;
 
 /**
  * Where archive records live, so they outlive the process: SQLite in the data directory by
