@@ -77,7 +77,8 @@ export const archiveSchema = z.object({
 });
 export type Archive = z.infer<typeof archiveSchema>;
 
-export const ARCHIVE_NAME_MAX_LENGTH = 256;
+export { ARCHIVE_NAME_MAX_LENGTH } from './model.js';
+import { ARCHIVE_NAME_MAX_LENGTH } from './model.js';
 
 export const startArchiveBodySchema = z.strictObject({
   sessionId: sessionIdSchema,
@@ -105,9 +106,4 @@ export const archiveListSchema = z.object({
 });
 export type ArchiveList = z.infer<typeof archiveListSchema>;
 
-/** What a client knows of a session's running archive (welcome, `archiveStarted`). */
-export const runningArchiveSchema = z.object({
-  id: idSchema,
-  name: z.string().check(z.maxLength(ARCHIVE_NAME_MAX_LENGTH)),
-});
-export type RunningArchive = z.infer<typeof runningArchiveSchema>;
+export { runningArchiveSchema, type RunningArchive } from './model.js';

@@ -4,12 +4,12 @@ import {
   idSchema,
   reasonSchema,
   roleSchema,
+  runningArchiveSchema,
   sessionIdSchema,
   sessionInfoSchema,
   streamInfoSchema,
   streamPropertiesSchema,
 } from './model.js';
-import { runningArchiveSchema } from './archive.js';
 
 /**
  * Frames, both directions. Every frame is a JSON object discriminated by `t`.
