@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { startServer, type TetherServer } from '@tether/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchDevice, requireChromium, type Device } from './browser.js';
-import { DemoPage, eventually } from './demo-page.js';
+import { ARTIFACTS, DemoPage, eventually } from './demo-page.js';
 
 const demoDir = fileURLToPath(new URL('../apps/demo', import.meta.url));
 const sdkDir = fileURLToPath(new URL('../packages/client/dist/browser', import.meta.url));
@@ -84,6 +84,10 @@ describe('demo page: recording', () => {
     expect(Number(probe.format.duration)).toBeGreaterThan(seconds * 0.9);
     expect(Number(probe.format.duration)).toBeLessThan(seconds * 1.1);
     const { stderr } = await run('ffmpeg', ['-nostdin', '-v', 'error', '-i', path, '-f', 'null', '-']);
+    if (stderr.trim() !== '') {
+      mkdirSync(ARTIFACTS, { recursive: true });
+      copyFileSync(path, join(ARTIFACTS, 'archive-from-the-page.webm'));
+    }
     expect(stderr.trim()).toBe('');
     await alice.screenshot('archive-list');
   }, 120_000);
