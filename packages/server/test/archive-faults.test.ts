@@ -4,13 +4,14 @@
  * signalling and media). Its file must stay valid — every frame decodes — with a gap where the
  * media was cut, and go on after it. Needs root, `ip`, `nft` and ffmpeg, and a build.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Archive } from '@tether/protocol';
-import { afterEach, describe, expect, it, onTestFailed } from 'vitest';
+import { afterEach, describe, expect, it, onTestFailed, onTestFinished } from 'vitest';
 import {
   Agent,
   destroyAllNetns,
@@ -91,7 +92,9 @@ describe('an archive across a publisher network drop (network namespace, nft)', 
     // One file: the same receiving end all along (no stream destroyed, no fresh publish).
     expect(archive.streams.map((s) => s.streamId)).toEqual([stream.streamId]);
     const [s] = archive.streams;
-    const path = join(tmpdir(), `${archive.id}-${s!.file}`);
+    const dir = mkdtempSync(join(tmpdir(), 'tether-archive-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const path = join(dir, `${archive.id}-${s!.file}`);
     await writeFile(path, await bytesOf(await srv.api.downloadArchive(archive.id, { file: s!.file })));
     expect(codecs(await probe(path))).toEqual(['audio:opus', 'video:vp8']);
     expect(await decodeErrors(path)).toBe('');

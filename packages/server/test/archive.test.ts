@@ -1,3 +1,4 @@
+import { mkdtempSync, rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -15,17 +16,20 @@ const KEYFRAME_MS = 1300;
  */
 describe('archives of real media', () => {
   let t: TestServer;
+  let dir: string;
   const stops: Array<() => void> = [];
   beforeEach(async () => {
     t = await startTestServer();
+    dir = mkdtempSync(join(tmpdir(), 'tether-archive-'));
   });
   afterEach(async () => {
     for (const stop of stops.splice(0)) stop();
     await t.close();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   async function fileOf(archive: Archive, file: string): Promise<string> {
-    const path = join(tmpdir(), `${archive.id}-${file}`);
+    const path = join(dir, `${archive.id}-${file}`);
     await writeFile(path, await bytesOf(await t.api.downloadArchive(archive.id, { file })));
     return path;
   }
