@@ -265,7 +265,7 @@ export const ERRORS = {
   ARCHIVE_ELSEWHERE: {
     num: 4808,
     message:
-      "The session's media runs on another node of the cluster, which records it; send archive starts and stops to any node after the session's media has a home (a stream published).",
+      "The session's media runs on another node of the cluster, which records it, and that node did not act on this start or stop in time (with an archive store of each node's own, it never can: give the cluster a shared one).",
   },
 } as const satisfies Record<string, ErrorSpec>;
 

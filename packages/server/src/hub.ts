@@ -29,7 +29,7 @@ import {
   InterruptedBudget,
   type InterruptedLimits,
 } from './interrupted-budget.js';
-import type { ClusterEngine, OwnerRequest, ResumeRecord } from './cluster/engine.js';
+import type { ArchiveRequest, ClusterEngine, OwnerRequest, ResumeRecord } from './cluster/engine.js';
 import { Orphans } from './orphans.js';
 import { Checkpoints } from './checkpoints.js';
 import { SessionApi } from './session-api.js';
@@ -60,6 +60,8 @@ export interface HubOptions {
 export interface RecordingHooks {
   /** A stream was published, or this node became the session's media home. */
   mediaReady(room: Room): void;
+  /** Another node asks this one, the session's media home, to start or stop its archive. */
+  request(room: Room, request: ArchiveRequest): void;
   /** This node stops following the session. */
   roomClosed(room: Room): void;
   /** The session's running archive, from the archive store (a node that starts following a session mid-recording). */
@@ -530,6 +532,7 @@ export class Hub {
           r.destroy(conn, 'bufferOverflow', 'INTERRUPTED_BUDGET_EXCEEDED');
         },
         onMediaReady: (r) => this.opts.recordings?.mediaReady(r),
+        onArchiveRequest: (r, request) => this.opts.recordings?.request(r, request),
       },
       () => this.opts.clock.now(),
       {

@@ -20,6 +20,7 @@ import {
 import {
   FencedError,
   isFor,
+  type ArchiveRequest,
   type Fence,
   type LogEntry,
   type Logged,
@@ -60,6 +61,8 @@ export interface RoomHooks {
   onPresenceLogFull(room: Room, conn: Connection): void;
   /** A stream was published, or this node became the session's media home: archive mode `always` may start recording. */
   onMediaReady(room: Room): void;
+  /** Another node asks the media home to start or stop the session's archive. */
+  onArchiveRequest(room: Room, request: ArchiveRequest): void;
 }
 
 /** How long the others may be kept waiting to be told of interruptions, while more keep coming. */
@@ -441,6 +444,9 @@ export class Room {
       case '~media':
       case '~mediaResult':
         this.routing.record(rec);
+        return;
+      case '~archive':
+        if (this.media.isHome) this.hooks.onArchiveRequest(this, rec.request);
         return;
       case '~ended': {
         const conn = to === undefined ? undefined : this.local.get(to);

@@ -78,6 +78,8 @@ export async function startServer(
     log,
     owner: storage.owner,
     room: (id) => hub.room(id),
+    streamCount: async (id) => (await hub.sessions.state(id)).streams.length,
+    append: (id, entries) => engine.append(id, entries),
     projectOf: (id) => parseSessionId(id, (key) => projects.secretFor(key)).apiKey,
     ...(options.archives?.ffmpeg ? { ffmpeg: options.archives.ffmpeg } : {}),
   });
@@ -95,6 +97,7 @@ export async function startServer(
     engine,
     recordings: {
       mediaReady: (room) => archives.mediaReady(room),
+      request: (room, request) => archives.request(room, request),
       roomClosed: (room) => archives.roomClosed(room),
       running: async (id) => {
         const record = await store.recording(id);

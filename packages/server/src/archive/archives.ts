@@ -9,10 +9,12 @@ import {
 } from '@tether/protocol';
 import type { Logger } from 'pino';
 import type { z } from 'zod/mini';
+import type { ArchiveRequest, LogEntry } from '../cluster/engine.js';
 import type { Room } from '../room.js';
 import { compose } from './composer.js';
 import { SessionRecording } from './recording.js';
 import { recoverFiles } from './recovery.js';
+import { RemoteArchives } from './remote.js';
 import type { ArchiveStorage } from './storage.js';
 import type { ArchivePatch, ArchiveRecord, ArchiveStore } from './store.js';
 
@@ -34,6 +36,10 @@ export interface ArchivesOptions {
   statusChanged?: (record: ArchiveRecord) => void;
   /** A stable id of the data directory the files go to (records name it: `ArchiveRecord.owner`). */
   owner: string;
+  /** How many streams a session has, wherever it is held (a session this node does not follow). */
+  streamCount(sessionId: string): Promise<number>;
+  /** Appends to a session's log (an archive request for the media home on another node). */
+  append(sessionId: string, entries: LogEntry[]): Promise<void>;
   /** ffmpeg's path (composing, and repairing files a crash left). Default `ffmpeg`. */
   ffmpeg?: string;
 }
@@ -59,9 +65,18 @@ export class Archives {
   /** Archives being finished (files closed, composed). */
   private readonly finishing = new Set<Promise<void>>();
 
-  constructor(private readonly opts: ArchivesOptions) {}
+  private readonly remote: RemoteArchives;
 
-  async start(project: string, session: SessionInfo, body: StartArchive): Promise<ArchiveRecord> {
+  constructor(private readonly opts: ArchivesOptions) {
+    this.remote = new RemoteArchives(opts.store, opts.clock, opts.append);
+  }
+
+  async start(
+    project: string,
+    session: SessionInfo,
+    body: StartArchive,
+    id: string = randomUUID(),
+  ): Promise<ArchiveRecord> {
     const { opts } = this;
     const sessionId = session.sessionId;
     if (session.mediaMode === 'relayed') throw new TetherError('ARCHIVE_RELAYED_SESSION');
@@ -71,14 +86,21 @@ export class Archives {
         `archive ${this.active.get(sessionId)?.record.id ?? ''}`,
       );
     const room = opts.room(sessionId);
-    if (!room || room.streams.size === 0) throw new TetherError('ARCHIVE_NO_STREAMS');
-    if (!room.media.isHome) throw new TetherError('ARCHIVE_ELSEWHERE');
+    if (!room?.media.isHome) {
+      // The media runs on another node (or this one does not follow the session): that node records.
+      if ((room ? room.streams.size : await opts.streamCount(sessionId)) === 0)
+        throw new TetherError('ARCHIVE_NO_STREAMS');
+      const running = await opts.store.recording(sessionId);
+      if (running) throw new TetherError('ARCHIVE_ALREADY_RECORDING', `archive ${running.id}`);
+      return this.remote.start(sessionId, { op: 'start', id, project, body });
+    }
+    if (room.streams.size === 0) throw new TetherError('ARCHIVE_NO_STREAMS');
     this.starting.add(sessionId);
     try {
       const running = await opts.store.recording(sessionId);
       if (running) throw new TetherError('ARCHIVE_ALREADY_RECORDING', `archive ${running.id}`);
       const record: ArchiveRecord = {
-        id: randomUUID(),
+        id,
         project,
         owner: opts.owner,
         sessionId,
@@ -125,10 +147,25 @@ export class Archives {
     const record = await this.get(project, id);
     const active = [...this.active.values()].find((a) => a.record.id === id);
     if (!active) {
-      if (record.status === 'started') throw new TetherError('ARCHIVE_ELSEWHERE');
+      // Recording on another node (the session's media home): it stops it.
+      if (record.status === 'started') return this.remote.stop(record);
       throw new TetherError('ARCHIVE_NOT_RECORDING', `status ${record.status}`);
     }
     return this.end(active, true);
+  }
+
+  /** Another node asks this one, the session's media home, to start or stop the session's archive. */
+  request(room: Room, request: ArchiveRequest): void {
+    const work =
+      request.op === 'start'
+        ? this.start(request.project, room.session, { sessionId: room.id, ...request.body }, request.id)
+        : this.stop(request.project, request.id);
+    work.then(undefined, (err: unknown) =>
+      this.opts.log.warn(
+        { err, sessionId: room.id, request: request.op },
+        'archive: a request from another node failed',
+      ),
+    );
   }
 
   async get(project: string, id: string): Promise<ArchiveRecord> {
