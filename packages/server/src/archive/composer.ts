@@ -70,11 +70,13 @@ export function composeArgs(job: ComposeJob): string[] {
       filters.push(`[${i}:a]aresample=48000:async=1:first_pts=0,adelay=${at}:all=1[a${k}]`);
     });
     const silence = `anullsrc=r=48000:cl=stereo,atrim=duration=${d}`;
-    if (audios.length === 0) filters.push(`${silence}[aout]`);
+    // Opus takes 20 ms frames (960 samples): a source of other sizes (anullsrc's 1024) is cut to them.
+    const frames = 'asetnsamples=n=960:p=0';
+    if (audios.length === 0) filters.push(`${silence},${frames}[aout]`);
     else
       filters.push(
         `${silence}[quiet];[quiet]${audios.map((_, k) => `[a${k}]`).join('')}` +
-          `amix=inputs=${audios.length + 1}:duration=first:dropout_transition=0:normalize=0[aout]`,
+          `amix=inputs=${audios.length + 1}:duration=first:dropout_transition=0:normalize=0,${frames}[aout]`,
       );
   }
   args.push('-filter_complex', filters.join(';'));
