@@ -98,7 +98,15 @@ export class Archives {
     this.starting.add(sessionId);
     try {
       const running = await opts.store.recording(sessionId);
-      if (running) throw new TetherError('ARCHIVE_ALREADY_RECORDING', `archive ${running.id}`);
+      if (running && (running.owner ?? opts.owner) === opts.owner)
+        throw new TetherError('ARCHIVE_ALREADY_RECORDING', `archive ${running.id}`);
+      // This node runs the session's media now: an archive another node was recording lost it
+      // (that node died or drained, and the media moved here). It ends, failed; a new one may start.
+      if (running) {
+        const failed = await this.save(running.id, { status: 'failed', reason: 'mediaMoved' });
+        room.emit({ event: { t: 'archiveStopped', id: running.id } });
+        if (failed) this.changed(failed);
+      }
       const record: ArchiveRecord = {
         id,
         project,
