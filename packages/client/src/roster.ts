@@ -45,7 +45,12 @@ export class Roster {
   }
 
   /** Loads what a recovery key remembered; returns the events a new page sees for it, as for a welcome. */
-  restore(self: ConnectionInfo, connections: PeerConnection[], streams: StreamInfo[]): RosterEvent[] {
+  restore(
+    self: ConnectionInfo,
+    connections: PeerConnection[],
+    streams: StreamInfo[],
+    archive?: { id: string; name: string },
+  ): RosterEvent[] {
     this.clear();
     this.self = self;
     const events: RosterEvent[] = [];
@@ -58,6 +63,10 @@ export class Roster {
     for (const stream of streams) {
       this.streams.set(stream.streamId, stream);
       events.push({ name: 'streamCreated', event: { stream } });
+    }
+    if (archive && typeof archive.id === 'string') {
+      this.archive = { id: archive.id, name: String(archive.name) };
+      events.push({ name: 'archiveStarted', event: { ...this.archive } });
     }
     return events;
   }

@@ -196,6 +196,7 @@ export class Session extends Emitter<SessionEvents> {
       self,
       connections: [...this.roster.connections.values()],
       streams: [...this.roster.streams.values()],
+      ...(this.roster.archive ? { archive: { ...this.roster.archive } } : {}),
     });
   }
 
@@ -357,7 +358,7 @@ export class Session extends Emitter<SessionEvents> {
         throw new TetherError('FRAME_UNEXPECTED', `expected resumed, got ${frame.t}`);
       this.config = frame.config;
       this.attachTransport(ws, frame.config, frame.codec, { ack: frame.ack, seq: frame.seq }, rttMs);
-      const events = this.roster.restore(state.self, state.connections, state.streams);
+      const events = this.roster.restore(state.self, state.connections, state.streams, state.archive);
       this.setState('connected');
       this.connected();
       this.emit('sessionConnected', { connection: state.self, recovered: true });
