@@ -12,7 +12,7 @@ import { DEFAULTS } from '@tether/server';
 import { TetherApi } from '@tether/server-sdk';
 
 export const ARCHIVE_USAGE = `  tether archive start --session <id> [--name <text>] [--output-mode composed|individual]
-                      [--no-audio] [--no-video] [--resolution 640x480|1280x720|480x640|720x1280]
+                      [--no-audio] [--no-video] [--resolution 640x480|1280x720|480x640|720x1280] [--max-duration <s>]
   tether archive stop <archiveId>
   tether archive list [--session <id>] [--offset <n>] [--count <n>]
   tether archive get <archiveId>
@@ -38,6 +38,7 @@ const options = {
   'no-audio': { type: 'boolean' },
   'no-video': { type: 'boolean' },
   resolution: { type: 'string' },
+  'max-duration': { type: 'string' },
   offset: { type: 'string' },
   count: { type: 'string' },
   file: { type: 'string' },
@@ -80,6 +81,7 @@ export async function archive(
       const resolution = archiveResolutionSchema.safeParse(values.resolution ?? '640x480');
       if (!resolution.success)
         throw new TetherError('INVALID_ARGUMENT', '--resolution is 640x480, 1280x720, 480x640 or 720x1280');
+      const maxDuration = whole('max-duration', values['max-duration']);
       const body: StartArchiveBody = {
         sessionId: values.session,
         outputMode: mode.data,
@@ -87,6 +89,7 @@ export async function archive(
         hasAudio: !values['no-audio'],
         hasVideo: !values['no-video'],
         ...(values.name !== undefined ? { name: values.name } : {}),
+        ...(maxDuration !== undefined ? { maxDuration } : {}),
       };
       print(await api.startArchive(body));
       return 0;

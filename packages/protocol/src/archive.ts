@@ -34,8 +34,12 @@ export const ARCHIVE_FAILURES = [
 export const archiveFailureSchema = z.enum(ARCHIVE_FAILURES);
 export type ArchiveFailure = z.infer<typeof archiveFailureSchema>;
 
-/** Why an archive stopped without a stop call: its session ended (the last client left). */
-export const ARCHIVE_REASONS = [...ARCHIVE_FAILURES, 'sessionEnded'] as const;
+/** Why an archive stopped without a stop call: its session ended (the last client left), or it reached its `maxDuration`. */
+export const ARCHIVE_REASONS = [...ARCHIVE_FAILURES, 'sessionEnded', 'maxDuration'] as const;
+
+/** An archive stops by itself after `maxDuration` seconds: 2 hours by default, at most 4 (as OpenTok's). */
+export const ARCHIVE_MAX_DURATION_DEFAULT_S = 7200;
+export const ARCHIVE_MAX_DURATION_LIMIT_S = 14_400;
 export const archiveReasonSchema = z.enum(ARCHIVE_REASONS);
 export type ArchiveReason = z.infer<typeof archiveReasonSchema>;
 
@@ -88,6 +92,10 @@ export const startArchiveBodySchema = z.strictObject({
   hasVideo: z._default(z.boolean(), true),
   resolution: z._default(archiveResolutionSchema, '640x480'),
   layout: z._default(archiveLayoutSchema, { type: 'bestFit' }),
+  maxDuration: z._default(
+    z.int().check(z.minimum(1), z.maximum(ARCHIVE_MAX_DURATION_LIMIT_S)),
+    ARCHIVE_MAX_DURATION_DEFAULT_S,
+  ),
 });
 export type StartArchiveBody = z.input<typeof startArchiveBodySchema>;
 

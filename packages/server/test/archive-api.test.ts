@@ -182,6 +182,21 @@ describe('archive API', () => {
     expect((await t.api.listArchives({ sessionId })).count).toBe(1);
   }, 60_000);
 
+  it('stops by itself at its maxDuration', async () => {
+    const sessionId = await t.createSession({ mediaMode: 'routed' });
+    const pub = await publishing(sessionId);
+    const stopped = pub.next('archiveStopped');
+    const started = await t.api.startArchive({ sessionId, outputMode: 'individual', maxDuration: 1 });
+    expect((await stopped).id).toBe(started.id);
+    const archive = await t.api.getArchive(started.id);
+    expect(archive).toMatchObject({ reason: 'maxDuration' });
+    expect(archive.duration).toBeGreaterThanOrEqual(1);
+    expect(archive.duration).toBeLessThan(2);
+    expect((await call('POST', '/v1/archives', { sessionId, maxDuration: 14_401 })).json.code).toBe(
+      'API_BODY_INVALID',
+    );
+  });
+
   it('archive mode always: recording starts with the first stream and stops when the session ends', async () => {
     const sessionId = await t.createSession({ mediaMode: 'routed', archiveMode: 'always' });
     const watcher = await t.join(sessionId, { data: 'watcher' });

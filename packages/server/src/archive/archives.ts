@@ -6,6 +6,7 @@ import {
   type ArchiveStream,
   type Clock,
   type SessionInfo,
+  type TimerHandle,
 } from '@tether/protocol';
 import type { Logger } from 'pino';
 import type { z } from 'zod/mini';
@@ -48,6 +49,8 @@ interface Active {
   record: ArchiveRecord;
   recording: SessionRecording;
   room: Room;
+  /** Stops it at its maxDuration. */
+  limit: TimerHandle;
 }
 
 /**
@@ -140,7 +143,21 @@ export class Archives {
         failed: (err) =>
           opts.log.error({ err, archiveId: record.id }, 'archive: a file could not be written'),
       });
-      this.active.set(sessionId, { record, recording, room });
+      const active: Active = {
+        record,
+        recording,
+        room,
+        limit: opts.clock.setTimeout(() => {
+          if (this.active.get(sessionId) === active)
+            this.track(
+              this.end(active, true, 'maxDuration').then(
+                () => undefined,
+                (err: unknown) => opts.log.error({ err, archiveId: record.id }, 'archive: stop failed'),
+              ),
+            );
+        }, body.maxDuration * 1000),
+      };
+      this.active.set(sessionId, active);
       room.media.record(recording);
       room.emit({ event: { t: 'archiveStarted', id: record.id, name: record.name } });
       opts.log.info({ archiveId: record.id, sessionId, outputMode: record.outputMode }, 'archive started');
@@ -265,9 +282,14 @@ export class Archives {
     while (this.finishing.size > 0) await Promise.all([...this.finishing]);
   }
 
-  private async end(active: Active, tell: boolean, reason?: 'sessionEnded'): Promise<ArchiveRecord> {
+  private async end(
+    active: Active,
+    tell: boolean,
+    reason?: 'sessionEnded' | 'maxDuration',
+  ): Promise<ArchiveRecord> {
     const { opts } = this;
     const { record, recording, room } = active;
+    opts.clock.clearTimeout(active.limit);
     this.active.delete(record.sessionId);
     room.media.record(undefined);
     const stopped: ArchiveRecord = {

@@ -178,6 +178,7 @@ export type ArchiveRequest =
         hasVideo: boolean;
         resolution: '640x480' | '1280x720' | '480x640' | '720x1280';
         layout: { type: 'bestFit' };
+        maxDuration: number;
       };
     }
   | { op: 'stop'; id: string; project: string };
