@@ -13,6 +13,7 @@ import { SqliteArchiveStore } from './archive/sqlite-store.js';
 import { LocalArchiveStorage } from './archive/storage.js';
 import { registerHttpApi } from './http-api.js';
 import { registerOpenTokApi } from './opentok-api.js';
+import { registerOpenTokArchiveApi } from './opentok-archive-api.js';
 import { MemoryEngine } from './cluster/memory-engine.js';
 import { Hub } from './hub.js';
 import { createMetrics } from './metrics.js';
@@ -114,6 +115,7 @@ export async function startServer(
   registerHttpApi(http, hub, projects, metrics, () => clock.now());
   registerOpenTokApi(http, hub, projects, () => clock.now());
   registerArchiveApi(http, archives, storage, projects, () => clock.now());
+  registerOpenTokArchiveApi(http, archives, projects, () => clock.now());
   if (options.demo) registerDemoRoutes(http, options.demo, devProject);
   if (options.demo && devProject) registerDemoArchiveRoutes(http, archives, storage, devProject);
 
