@@ -326,6 +326,7 @@ export class Archives {
             inputs: streams.map((s) => ({
               path: opts.storage.pathFor(record.id, s.file),
               startOffset: s.startOffset,
+              ...(s.stopOffset !== undefined ? { stopOffset: s.stopOffset } : {}),
               hasAudio: s.hasAudio,
               hasVideo: s.hasVideo,
             })),

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { bestFit, compose, composeArgs, type ComposeJob } from './composer.js';
+import { bestFit, compose, composeArgs, layoutSegments, type ComposeJob } from './composer.js';
 
 const run = promisify(execFile);
 const log = pino({ level: 'silent' });
@@ -22,6 +22,29 @@ describe('bestFit', () => {
       { cols: 3, rows: 3 },
       { cols: 3, rows: 3 },
       { cols: 4, rows: 3 },
+    ]);
+  });
+});
+
+describe('layoutSegments', () => {
+  it('lays the streams out again each time one comes or goes', () => {
+    const at = (startOffset: number, stopOffset?: number) => ({
+      path: 'x',
+      startOffset,
+      ...(stopOffset !== undefined ? { stopOffset } : {}),
+      hasAudio: true,
+      hasVideo: true,
+    });
+    // A all along, B from 2 s to 5 s, C from 6 s; 8 s in all; nothing shown before A's first frame.
+    expect(layoutSegments([at(300), at(2000, 5000), at(6000)], 8000)).toEqual([
+      { from: 300, to: 2000, shown: [0] },
+      { from: 2000, to: 5000, shown: [0, 1] },
+      { from: 5000, to: 6000, shown: [0] },
+      { from: 6000, to: 8000, shown: [0, 2] },
+    ]);
+    expect(layoutSegments([at(1000, 2000), at(3000)], 4000)).toEqual([
+      { from: 1000, to: 2000, shown: [0] },
+      { from: 3000, to: 4000, shown: [1] },
     ]);
   });
 });
@@ -72,7 +95,7 @@ describe('compose (ffmpeg)', () => {
         ],
       }),
     ).join(' ');
-    expect(args).toContain('[0:v]fps=15,setpts=PTS+0.000/TB');
+    expect(args).toContain('[0:v]fps=15,setpts=PTS+0.000/TB,split=1');
     expect(args).toContain('[1:a]aresample=48000:async=1:first_pts=0,adelay=2500:all=1');
     expect(args).not.toContain('[1:v]');
   });

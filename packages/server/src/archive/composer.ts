@@ -6,6 +6,8 @@ export interface ComposeInput {
   path: string;
   /** ms after the archive's start when it appears. */
   startOffset: number;
+  /** ms after the archive's start when it left (absent: it stayed to the end). */
+  stopOffset?: number;
   hasAudio: boolean;
   hasVideo: boolean;
 }
@@ -30,6 +32,37 @@ export function bestFit(n: number): { cols: number; rows: number } {
   return { cols, rows: Math.max(1, Math.ceil(n / cols)) };
 }
 
+/** A stretch of the archive during which the same streams are shown (indexes into the video inputs). */
+export interface LayoutSegment {
+  from: number;
+  to: number;
+  shown: number[];
+}
+
+/**
+ * Where the grid changes: each time a stream appears or leaves, the streams shown are laid out
+ * again (`bestFit` of those present), as a composed archive shows a call as it was.
+ */
+export function layoutSegments(inputs: ComposeInput[], durationMs: number): LayoutSegment[] {
+  const span = (x: ComposeInput) => ({
+    from: x.startOffset,
+    to: Math.min(x.stopOffset ?? durationMs, durationMs),
+  });
+  const cuts = [...new Set([0, durationMs, ...inputs.flatMap((x) => [span(x).from, span(x).to])])]
+    .filter((t) => t >= 0 && t <= durationMs)
+    .sort((a, b) => a - b);
+  const segments: LayoutSegment[] = [];
+  for (let c = 1; c < cuts.length; c++) {
+    const from = cuts[c - 1] as number;
+    const to = cuts[c] as number;
+    const shown = inputs.flatMap((x, k) => (span(x).from <= from && span(x).to >= to ? [k] : []));
+    const prev = segments.at(-1);
+    if (prev && prev.to === from && prev.shown.join() === shown.join()) prev.to = to;
+    else if (shown.length > 0) segments.push({ from, to, shown });
+  }
+  return segments;
+}
+
 /** ffmpeg's arguments for a job: the grid over black, the audio mixed, VP8 and Opus in WebM. */
 export function composeArgs(job: ComposeJob): string[] {
   const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-progress', 'pipe:1', '-y'];
@@ -44,22 +77,43 @@ export function composeArgs(job: ComposeJob): string[] {
     : [];
   if (job.hasVideo) {
     filters.push(`color=c=black:s=${job.width}x${job.height}:r=${FPS}:d=${d}[base]`);
-    const { cols, rows } = bestFit(videos.length);
-    // Even tile sizes: VP8 in yuv420p wants them.
-    const w = Math.floor(job.width / cols / 2) * 2;
-    const h = Math.floor(job.height / rows / 2) * 2;
-    let last = 'base';
+    const segments = layoutSegments(
+      videos.map(({ input }) => input),
+      job.duration * 1000,
+    );
+    // Each stream's video, placed on the archive's timeline, once per segment it is shown in.
     videos.forEach(({ input, i }, k) => {
+      const uses = segments.filter((seg) => seg.shown.includes(k)).length;
       const at = (input.startOffset / 1000).toFixed(3);
-      filters.push(
-        `[${i}:v]fps=${FPS},setpts=PTS+${at}/TB,scale=${w}:${h}:force_original_aspect_ratio=decrease,` +
-          `pad=${w}:${h}:(ow-iw)/2:(oh-ih)/2[v${k}]`,
-      );
-      const x = (k % cols) * w + Math.floor((job.width - cols * w) / 2);
-      const y = Math.floor(k / cols) * h + Math.floor((job.height - rows * h) / 2);
-      filters.push(`[${last}][v${k}]overlay=x=${x}:y=${y}:eof_action=pass:repeatlast=0[o${k}]`);
-      last = `o${k}`;
+      const outs = Array.from({ length: uses }, (_, u) => `[s${k}_${u}]`).join('');
+      if (uses > 0) filters.push(`[${i}:v]fps=${FPS},setpts=PTS+${at}/TB,split=${uses}${outs}`);
+      else filters.push(`[${i}:v]nullsink`);
     });
+    const used = new Map<number, number>();
+    let last = 'base';
+    let n = 0;
+    for (const seg of segments) {
+      const { cols, rows } = bestFit(seg.shown.length);
+      // Even tile sizes: VP8 in yuv420p wants them.
+      const w = Math.floor(job.width / cols / 2) * 2;
+      const h = Math.floor(job.height / rows / 2) * 2;
+      const from = (seg.from / 1000).toFixed(3);
+      const to = (seg.to / 1000).toFixed(3);
+      seg.shown.forEach((k, place) => {
+        const u = used.get(k) ?? 0;
+        used.set(k, u + 1);
+        filters.push(
+          `[s${k}_${u}]scale=${w}:${h}:force_original_aspect_ratio=decrease,pad=${w}:${h}:(ow-iw)/2:(oh-ih)/2[t${n}]`,
+        );
+        const x = (place % cols) * w + Math.floor((job.width - cols * w) / 2);
+        const y = Math.floor(place / cols) * h + Math.floor((job.height - rows * h) / 2);
+        filters.push(
+          `[${last}][t${n}]overlay=x=${x}:y=${y}:eof_action=pass:repeatlast=0:enable='between(t,${from},${to})'[o${n}]`,
+        );
+        last = `o${n}`;
+        n++;
+      });
+    }
     // VP8 without an alpha plane (overlay's output may carry one).
     filters.push(`[${last}]format=yuv420p[vout]`);
   }

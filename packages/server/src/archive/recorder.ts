@@ -71,6 +71,7 @@ export class StreamRecorder implements IngestListener {
   private recorder: MediaRecorder | undefined;
   private waitTimer: TimerHandle | undefined;
   private startedAt: number | undefined;
+  private lastAudioSeq: number | undefined;
   private stopping: Promise<RecordedFile> | undefined;
   private readonly unlisten: () => void;
 
@@ -92,6 +93,7 @@ export class StreamRecorder implements IngestListener {
 
   rtp(kind: Kind, rtp: RtpPacket): void {
     if (!this.kinds.includes(kind) || this.state === 'stopped') return;
+    if (kind === 'audio' && !this.audioInOrder(rtp.header.sequenceNumber)) return;
     if (this.state === 'recording') {
       this.mirrors.get(kind)?.onReceiveRtp.execute(rtp.clone());
       return;
@@ -117,6 +119,21 @@ export class StreamRecorder implements IngestListener {
     this.held.set(kind, held);
     const videoReady = !this.kinds.includes('video') || this.size !== undefined;
     if (this.state === 'waiting' && this.first.size === this.kinds.length && videoReady) this.open();
+  }
+
+  /**
+   * Audio has no jitter buffer on its way to the file (video has werift's): a packet older than
+   * the last one written (a retransmission, a reordering) would put a frame back in time, which
+   * breaks the file's timeline for players and for composing. It is dropped (20 ms of sound).
+   */
+  private audioInOrder(seq: number): boolean {
+    const last = this.lastAudioSeq;
+    if (last !== undefined) {
+      const ahead = (seq - last + 0x10000) % 0x10000;
+      if (ahead === 0 || ahead >= 0x8000) return false;
+    }
+    this.lastAudioSeq = seq;
+    return true;
   }
 
   rtcp(kind: Kind, rtcp: RtcpPacket): void {
