@@ -62,6 +62,11 @@ export default defineConfig({
             'packages/client/test/cluster-media.test.ts',
             // which node sends a callback: the clients' codec plays no part.
             'packages/client/test/cluster-callbacks.test.ts',
+            // recordings checked by decoding them (a minute of ffmpeg each): what they prove is the
+            // files; archive-api.test.ts runs here for the archive events over MessagePack.
+            'packages/server/test/archive.test.ts',
+            'packages/server/test/archive-crash.test.ts',
+            'packages/server/test/archive-faults.test.ts',
           ],
           env: { TETHER_TEST_CODEC: 'msgpack' },
         },
@@ -83,6 +88,9 @@ export default defineConfig({
             // signalling is the ops media.test.ts runs here.
             'packages/client/test/media-faults.test.ts',
             'packages/server/test/media-leaks.test.ts',
+            // recordings across a netns cut, and of a child server built without an engine.
+            'packages/server/test/archive-faults.test.ts',
+            'packages/server/test/archive-crash.test.ts',
             // one process's memory under a mass drop (its server is a child built without an engine).
             'packages/server/test/interrupted-memory.test.ts',
             // already on Redis, with real node processes.

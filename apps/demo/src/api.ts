@@ -2,6 +2,8 @@ export interface JoinTicket {
   url: string;
   sessionId: string;
   token: string;
+  /** From the development project's join route: its development routes (record button) work too. */
+  dev?: boolean;
 }
 
 /** Thrown with a message a person can act on. */
@@ -29,5 +31,5 @@ export async function devJoin(name: string, session: string): Promise<JoinTicket
   const body = (await res.json().catch(() => ({}))) as Partial<JoinTicket> & { message?: string };
   if (!res.ok || !body.token || !body.sessionId)
     throw new JoinError(body.message ?? `The server refused to join (HTTP ${res.status}).`);
-  return { url: body.url ?? location.origin, sessionId: body.sessionId, token: body.token };
+  return { url: body.url ?? location.origin, sessionId: body.sessionId, token: body.token, dev: true };
 }

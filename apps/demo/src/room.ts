@@ -5,6 +5,7 @@ import { ChatLog } from './chat.js';
 import { byId } from './dom.js';
 import { AwayMeter } from './meter.js';
 import { ParticipantList, type Participant } from './participants.js';
+import { RecordingView } from './recording.js';
 import { reasonText } from './texts.js';
 import { VideoGrid, type Tile } from './video-grid.js';
 
@@ -35,6 +36,7 @@ export class Room {
   private publisher: Publisher | undefined;
   private selfTile: Tile | undefined;
   private sent = 0;
+  private readonly recording: RecordingView;
 
   constructor(private readonly options: RoomOptions) {
     const { Session } = window.Tether;
@@ -44,6 +46,7 @@ export class Room {
       sessionId: options.ticket.sessionId,
       recover: true,
     });
+    this.recording = new RecordingView(this.session, options.ticket.sessionId, options.ticket.dev === true);
     this.wire();
   }
 
@@ -56,6 +59,7 @@ export class Room {
   }
 
   leave(): void {
+    this.recording.close();
     this.session.disconnect();
   }
 

@@ -3,11 +3,12 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { LIMITS, TetherError, mediaModeSchema, archiveModeSchema, roleSchema } from '@tether/protocol';
-import { DEFAULTS, RedisEngine, startServer } from '@tether/server';
+import { DEFAULTS, RedisArchiveStore, RedisEngine, startServer } from '@tether/server';
 
 /** How long a draining node waits for its clients to move before it leaves the rest to the others. */
 const DRAIN_TIMEOUT_MS = 30_000;
 import { createSessionId, createToken } from '@tether/auth';
+import { ARCHIVE_USAGE, archive } from './archive.js';
 import { serveOptions, type ServeFlags } from './options.js';
 import { LOAD_USAGE, loadOptions } from './load/options.js';
 import { formatReport } from './load/report.js';
@@ -22,7 +23,7 @@ Usage:
                                     print a client token for a session
   tether load [options]             load a server: N clients over M sessions, signals, media, cuts
                                     (tether load --help)
-  tether help
+${ARCHIVE_USAGE}  tether help
 
 serve options (flag / environment variable, default):
   --port <n>               TETHER_PORT                  ${DEFAULTS.port}
@@ -62,6 +63,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
       return session(rest, env);
     case 'load':
       return load(rest, env);
+    case 'archive':
+      return archive(rest, env, credentials);
     case undefined:
     case 'help':
     case '--help':
@@ -100,7 +103,13 @@ async function serve(argv: string[], env: NodeJS.ProcessEnv): Promise<undefined>
   const server = await startServer({
     ...serveOptions(values as ServeFlags, env),
     demo: demoFiles(),
-    ...(engine ? { engine } : {}),
+    // A cluster's archive records go to its Redis, so every node sees every archive (files stay in each node's data dir).
+    ...(engine && clusterUrl
+      ? {
+          engine,
+          archives: { store: RedisArchiveStore.connect(clusterUrl, env.TETHER_CLUSTER_PREFIX ?? 'tether:') },
+        }
+      : {}),
   });
   if (engine) {
     engine.on('state', (state, err) =>

@@ -42,6 +42,10 @@ export interface SessionEvents {
     oldValue: boolean;
     newValue: boolean;
   };
+  /** The session is being recorded (an archive started; also on joining while one records). */
+  archiveStarted: { id: string; name: string };
+  /** Its recording stopped. */
+  archiveStopped: { id: string };
   signal: SignalEvent;
   [type: `signal:${string}`]: SignalEvent;
   exception: { code: ErrorCode | string; message: string };
@@ -61,6 +65,8 @@ export const SESSION_EVENT_NAMES = [
   'streamCreated',
   'streamDestroyed',
   'streamPropertyChanged',
+  'archiveStarted',
+  'archiveStopped',
   'signal',
   'exception',
   'roomStateUpdate',

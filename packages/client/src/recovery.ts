@@ -28,6 +28,8 @@ export interface RecoveryState {
   self: ConnectionInfo;
   connections: PeerConnection[];
   streams: StreamInfo[];
+  /** The session's running archive when the key was made (events before `received` are not replayed). */
+  archive?: { id: string; name: string };
 }
 
 export function encodeRecoveryKey(state: RecoveryState): string {

@@ -307,3 +307,30 @@ describe('Roster.apply of a presence batch', () => {
     expect(roster.connections.get('ada')?.reconnecting).toBe(false);
   });
 });
+
+describe('Roster: the running archive', () => {
+  it('a welcome that names one reports archiveStarted last; archiveStarted / archiveStopped keep it', () => {
+    const roster = new Roster();
+    const events = roster.welcome(welcome({ archive: { id: 'ar1', name: 'class' } }));
+    expect(events.at(-1)).toEqual({ name: 'archiveStarted', event: { id: 'ar1', name: 'class' } });
+    expect(roster.archive).toEqual({ id: 'ar1', name: 'class' });
+    // Another archive's stop leaves it; its own ends it.
+    roster.apply(f({ t: 'archiveStopped', id: 'other' }));
+    expect(roster.archive).toEqual({ id: 'ar1', name: 'class' });
+    expect(roster.apply(f({ t: 'archiveStopped', id: 'ar1' }))).toEqual([
+      { name: 'archiveStopped', event: { id: 'ar1' } },
+    ]);
+    expect(roster.archive).toBeUndefined();
+    roster.apply(f({ t: 'archiveStarted', id: 'ar2', name: '' }));
+    expect(roster.archive).toEqual({ id: 'ar2', name: '' });
+    expect(roster.welcome(welcome()).some((e) => e.name === 'archiveStarted')).toBe(false);
+    expect(roster.archive).toBeUndefined();
+  });
+
+  it('a recovery key that remembers one restores it (its archiveStarted was before the key: not replayed)', () => {
+    const roster = new Roster();
+    const events = roster.restore(me, [ada], [], { id: 'ar1', name: 'class' });
+    expect(events.at(-1)).toEqual({ name: 'archiveStarted', event: { id: 'ar1', name: 'class' } });
+    expect(roster.archive).toEqual({ id: 'ar1', name: 'class' });
+  });
+});

@@ -21,6 +21,8 @@ export class Roster {
   readonly connections = new Map<string, PeerConnection>();
   readonly streams = new Map<string, StreamInfo>();
   self: ConnectionInfo | undefined;
+  /** The session's running archive (welcome, `archiveStarted`), if it is being recorded. */
+  archive: { id: string; name: string } | undefined;
 
   /** Loads a welcome; returns the events an application sees for what was already there. */
   welcome(frame: WelcomeFrame): RosterEvent[] {
@@ -38,11 +40,18 @@ export class Roster {
       this.streams.set(stream.streamId, stream);
       events.push({ name: 'streamCreated', event: { stream } });
     }
+    this.archive = frame.archive && { ...frame.archive };
+    if (this.archive) events.push({ name: 'archiveStarted', event: { ...this.archive } });
     return events;
   }
 
   /** Loads what a recovery key remembered; returns the events a new page sees for it, as for a welcome. */
-  restore(self: ConnectionInfo, connections: PeerConnection[], streams: StreamInfo[]): RosterEvent[] {
+  restore(
+    self: ConnectionInfo,
+    connections: PeerConnection[],
+    streams: StreamInfo[],
+    archive?: { id: string; name: string },
+  ): RosterEvent[] {
     this.clear();
     this.self = self;
     const events: RosterEvent[] = [];
@@ -55,6 +64,10 @@ export class Roster {
     for (const stream of streams) {
       this.streams.set(stream.streamId, stream);
       events.push({ name: 'streamCreated', event: { stream } });
+    }
+    if (archive && typeof archive.id === 'string') {
+      this.archive = { id: archive.id, name: String(archive.name) };
+      events.push({ name: 'archiveStarted', event: { ...this.archive } });
     }
     return events;
   }
@@ -105,6 +118,12 @@ export class Roster {
         }
         return events;
       }
+      case 'archiveStarted':
+        this.archive = { id: frame.id, name: frame.name };
+        return [{ name: 'archiveStarted', event: { id: frame.id, name: frame.name } }];
+      case 'archiveStopped':
+        if (this.archive?.id === frame.id) this.archive = undefined;
+        return [{ name: 'archiveStopped', event: { id: frame.id } }];
       default:
         return [];
     }
@@ -131,6 +150,7 @@ export class Roster {
   }
 
   clear(): void {
+    this.archive = undefined;
     this.connections.clear();
     this.streams.clear();
   }

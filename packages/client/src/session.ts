@@ -158,6 +158,11 @@ export class Session extends Emitter<SessionEvents> {
     return [...this.roster.streams.values()];
   }
 
+  /** The session's running archive, if it is being recorded (`archiveStarted` / `archiveStopped`). */
+  get archive(): { id: string; name: string } | undefined {
+    return this.roster.archive && { ...this.roster.archive };
+  }
+
   /**
    * Joins the session. Resolves once `sessionConnected` has been emitted. With a recovery key
    * (given, or kept in sessionStorage with `recover: true`) it first resumes the connection
@@ -198,6 +203,7 @@ export class Session extends Emitter<SessionEvents> {
       self,
       connections: [...this.roster.connections.values()],
       streams: [...this.roster.streams.values()],
+      ...(this.roster.archive ? { archive: { ...this.roster.archive } } : {}),
     });
   }
 
@@ -360,7 +366,7 @@ export class Session extends Emitter<SessionEvents> {
         throw new TetherError('FRAME_UNEXPECTED', `expected resumed, got ${frame.t}`);
       this.config = frame.config;
       this.attachTransport(ws, frame.config, frame.codec, { ack: frame.ack, seq: frame.seq }, rttMs);
-      const events = this.roster.restore(state.self, state.connections, state.streams);
+      const events = this.roster.restore(state.self, state.connections, state.streams, state.archive);
       this.setState('connected');
       this.connected();
       this.emit('sessionConnected', { connection: state.self, recovered: true });

@@ -24,9 +24,12 @@ export type OTErrorName = keyof typeof OT_ERRORS;
 
 /**
  * Every Tether code a browser client can meet: all of them but the HTTP API's (`API_*`) and
- * the server SDK's checks of callbacks (`CALLBACK_*`).
+ * the server SDK's checks of callbacks (`CALLBACK_*`), and the archive API's (`ARCHIVE_*`).
  */
-export type ClientErrorCode = Exclude<ErrorCode, `API_${string}` | `CALLBACK_${string}`>;
+export type ClientErrorCode = Exclude<
+  ErrorCode,
+  `API_${string}` | `CALLBACK_${string}` | `ARCHIVE_${string}`
+>;
 
 /**
  * The one table from Tether's error codes (packages/protocol/src/errors.ts) to OpenTok's names;
@@ -133,7 +136,7 @@ export function toOTError(err: unknown, op?: Operation): OTError {
 }
 
 function isClientCode(code: ErrorCode): code is ClientErrorCode {
-  return !code.startsWith('API_') && !code.startsWith('CALLBACK_');
+  return !code.startsWith('API_') && !code.startsWith('CALLBACK_') && !code.startsWith('ARCHIVE_');
 }
 
 /** Completion handlers are error-first and called exactly once. */

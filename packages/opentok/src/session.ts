@@ -341,10 +341,19 @@ export class Session extends SessionUnsupported<SessionEvents> {
         : new OTError('OT_INTERNAL_ERROR', message);
       this.exception(error.code, message, `${error.name} (${code})`);
     });
-    // ARCHIVE HOOK: archiving does not exist in the client SDK yet. When its Session emits
-    // `archiveStarted` / `archiveStopped` ({archive: {id, name}}), dispatch them here:
-    //   this.dispatch(makeEvent('archiveStarted', this, { id, name }));
-    // and set every publisher's indicator: publisher.setArchiving(true / false).
+    // Recording: OpenTok's session events, and every publisher's OT_archiving-on/off indicator.
+    let running: { id: string; name: string } | undefined;
+    t.on('archiveStarted', ({ id, name }) => {
+      running = { id, name };
+      for (const p of new Set(this.publishers.values())) p.setArchiving(true);
+      this.dispatch(makeEvent('archiveStarted', this, { id, name }));
+    });
+    t.on('archiveStopped', ({ id }) => {
+      const name = running?.id === id ? running.name : '';
+      running = undefined;
+      for (const p of new Set(this.publishers.values())) p.setArchiving(false);
+      this.dispatch(makeEvent('archiveStopped', this, { id, name }));
+    });
   }
 
   private signalled(e: TetherSignal): void {

@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { ARCHIVE_STATUSES } from './archive.js';
 import { LIMITS } from './limits.js';
 import { idSchema, reasonSchema, sessionIdSchema, videoTypeSchema } from './model.js';
 
@@ -23,8 +24,6 @@ export const CALLBACK_TOLERANCE_SECONDS = 300;
 
 /** The largest callback body a server sends: connection data and names are bounded, so this is never near. */
 export const CALLBACK_MAX_BYTES = 16 * 1024;
-
-export const ARCHIVE_STATUSES = ['started', 'stopped', 'available', 'failed'] as const;
 
 /**
  * The schemas are built on first use, not at import: the browser SDK imports this package and

@@ -95,6 +95,7 @@ const serverFrames: Record<ServerFrame['t'], ServerFrame[]> = {
       connections: [],
       streams: [],
       config: { ...config, reconnectWindowMs: 0, ackDelayMs: 0 },
+      archive: { id: 'ar-1', name: 'class' },
     },
   ],
   resumed: [{ t: 'resumed', ack: 3, seq: 0, config }],
@@ -141,6 +142,8 @@ const serverFrames: Record<ServerFrame['t'], ServerFrame[]> = {
   streamPropertyChanged: [{ t: 'streamPropertyChanged', seq: 13, streamId: 'str.1', hasVideo: false }],
   streamMedia: [{ t: 'streamMedia', seq: 14, streamId: 'str.1', flowing: false }],
   mediaMoved: [{ t: 'mediaMoved', seq: 16 }],
+  archiveStarted: [{ t: 'archiveStarted', seq: 17, id: 'ar-1', name: 'class' }],
+  archiveStopped: [{ t: 'archiveStopped', seq: 18, id: 'ar-1' }],
   mediaRelay: [
     {
       t: 'mediaRelay',

@@ -235,6 +235,50 @@ export const ERRORS = {
     num: 4902,
     message: 'The callback body is not a payload this SDK knows: upgrade the server SDK.',
   },
+  ARCHIVE_NOT_FOUND: {
+    num: 4800,
+    message:
+      'No archive with this id in this project (it never existed, was deleted, or belongs to another project).',
+  },
+  ARCHIVE_RELAYED_SESSION: {
+    num: 4801,
+    message:
+      "A relayed session's media goes peer to peer and never reaches the server, so it cannot be recorded. Create the session with mediaMode `routed`.",
+  },
+  ARCHIVE_NO_STREAMS: {
+    num: 4802,
+    message:
+      'Nothing is published in this session (or no client is in it), so there is nothing to record yet. Start the archive once a stream is published, or use archiveMode `always`.',
+  },
+  ARCHIVE_ALREADY_RECORDING: {
+    num: 4803,
+    message:
+      'This session is already being recorded (one archive per session at a time). Stop that archive first.',
+  },
+  ARCHIVE_NOT_RECORDING: {
+    num: 4804,
+    message:
+      'This archive is not recording any more (it was stopped, or it failed); there is nothing to stop.',
+  },
+  ARCHIVE_IN_PROGRESS: {
+    num: 4805,
+    message:
+      'This archive is still being recorded or finished (status `started` or `stopped`); stop it and wait for `available` or `failed` first.',
+  },
+  ARCHIVE_FILE_NOT_FOUND: {
+    num: 4806,
+    message:
+      "The archive has no such file (yet). A composed archive's file exists once it is `available`; an individual archive has one file per stream, named in its `streams`.",
+  },
+  ARCHIVE_RANGE_INVALID: {
+    num: 4807,
+    message: 'The Range header asks for bytes the file does not have; ask for one range within its size.',
+  },
+  ARCHIVE_ELSEWHERE: {
+    num: 4808,
+    message:
+      "The session's media runs on another node of the cluster, which records it, and that node did not act on this start or stop in time (with an archive store of each node's own, it never can: give the cluster a shared one).",
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -4,6 +4,7 @@ import {
   idSchema,
   reasonSchema,
   roleSchema,
+  runningArchiveSchema,
   sessionIdSchema,
   sessionInfoSchema,
   streamInfoSchema,
@@ -241,6 +242,8 @@ export const welcomeFrameSchema = z.object({
   config: transportConfigSchema,
   /** The codec of every frame after this one (absent: json). */
   codec: z.optional(codecNameSchema),
+  /** The session is being recorded (`archiveStarted` came before this client joined). */
+  archive: z.optional(runningArchiveSchema),
 });
 
 export const resumedFrameSchema = z.object({
@@ -364,6 +367,19 @@ export const mediaMovedFrameSchema = z.object({
   ...reliable,
 });
 
+/** The session started being recorded (an archive, HTTP API); to everyone, joiners learn it from their welcome. */
+export const archiveStartedFrameSchema = z.object({
+  t: z.literal('archiveStarted'),
+  ...reliable,
+  ...runningArchiveSchema.def.shape,
+});
+/** The session's recording stopped. */
+export const archiveStoppedFrameSchema = z.object({
+  t: z.literal('archiveStopped'),
+  ...reliable,
+  id: idSchema,
+});
+
 export const serverAckFrameSchema = z.object({ t: z.literal('ack'), ack });
 export const serverHeartbeatFrameSchema = z.object({
   t: z.literal('hb'),
@@ -403,6 +419,8 @@ export const serverEventFrameSchema = z.discriminatedUnion('t', [
   streamMediaFrameSchema,
   mediaRelayFrameSchema,
   mediaMovedFrameSchema,
+  archiveStartedFrameSchema,
+  archiveStoppedFrameSchema,
 ]);
 
 export const serverFrameSchema = z.discriminatedUnion('t', [
@@ -421,6 +439,8 @@ export const serverFrameSchema = z.discriminatedUnion('t', [
   streamMediaFrameSchema,
   mediaRelayFrameSchema,
   mediaMovedFrameSchema,
+  archiveStartedFrameSchema,
+  archiveStoppedFrameSchema,
   serverAckFrameSchema,
   serverHeartbeatFrameSchema,
   errorFrameSchema,

@@ -14,6 +14,7 @@ export {
 export * from './model.js';
 export * from './frames.js';
 export * from './api.js';
+export * from './archive.js';
 export {
   CODEC_NAMES,
   decodeClientFrame,

@@ -97,3 +97,13 @@ export const openTokTokenClaimsSchema = z.object({
   nonce: z.optional(z.union([z.string(), z.number()])),
 });
 export type OpenTokTokenClaims = z.infer<typeof openTokTokenClaimsSchema>;
+
+/** An archive's name is at most this long. */
+export const ARCHIVE_NAME_MAX_LENGTH = 256;
+
+/** What a client knows of a session's running archive (welcome, `archiveStarted`); the record itself is in archive.ts. */
+export const runningArchiveSchema = z.object({
+  id: idSchema,
+  name: z.string().check(z.maxLength(ARCHIVE_NAME_MAX_LENGTH)),
+});
+export type RunningArchive = z.infer<typeof runningArchiveSchema>;

@@ -7,6 +7,8 @@ import {
   apiSignalBodySchema,
   apiSignalResponseSchema,
   apiStreamsResponseSchema,
+  archiveListSchema,
+  archiveSchema,
   checkSignal,
   createSessionBodySchema,
   isErrorCode,
@@ -14,6 +16,10 @@ import {
   type ApiSignalBody,
   type ApiSignalResponse,
   type ApiStreamsResponse,
+  type Archive,
+  type ArchiveList,
+  type ListArchivesQuery,
+  type StartArchiveBody,
   type CreateSessionBody,
   type ErrorCode,
   type SessionInfo,
@@ -124,13 +130,67 @@ export class TetherApi {
     await this.#send('DELETE', path);
   }
 
+  /** `POST /v1/archives`: starts recording a routed session (one archive per session at a time). */
+  async startArchive(body: StartArchiveBody): Promise<Archive> {
+    id('sessionId', body.sessionId);
+    return this.#json('POST', ['archives'], body, archiveSchema);
+  }
+
+  /** `POST /v1/archives/:id/stop`: the archive becomes `stopped`, then `available` (or `failed`). */
+  async stopArchive(archiveId: string): Promise<Archive> {
+    return this.#json('POST', ['archives', id('archiveId', archiveId), 'stop'], {}, archiveSchema);
+  }
+
+  /** `GET /v1/archives/:id`. */
+  async getArchive(archiveId: string): Promise<Archive> {
+    return this.#json('GET', ['archives', id('archiveId', archiveId)], undefined, archiveSchema);
+  }
+
+  /** `GET /v1/archives`: this project's archives, newest first, optionally of one session. */
+  async listArchives(query: ListArchivesQuery = {}): Promise<ArchiveList> {
+    const params: Record<string, string> = {};
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) params[k] = String(v);
+    return this.#json('GET', ['archives'], undefined, archiveListSchema, params);
+  }
+
+  /** `DELETE /v1/archives/:id`: its record and files (not while it records or is being finished). */
+  async deleteArchive(archiveId: string): Promise<void> {
+    await this.#send('DELETE', ['archives', id('archiveId', archiveId)]);
+  }
+
+  /**
+   * `GET /v1/archives/:id/download`: the composed file, or `file` (one of its `streams`' files).
+   * The response's body streams it; `range` asks for bytes `start`..`end` (HTTP 206).
+   */
+  async downloadArchive(
+    archiveId: string,
+    opts: { file?: string; range?: { start: number; end?: number } } = {},
+  ): Promise<Response> {
+    const headers: Record<string, string> = {};
+    if (opts.range) headers.range = `bytes=${opts.range.start}-${opts.range.end ?? ''}`;
+    const { response } = await this.#send(
+      'GET',
+      ['archives', id('archiveId', archiveId), 'download'],
+      undefined,
+      opts.file !== undefined ? { file: opts.file } : undefined,
+      headers,
+    );
+    return response;
+  }
+
   /** A client token for `sessionId`, signed with this project's credentials. */
   createToken(sessionId: string, opts: TokenOptions = {}): Promise<string> {
     return createToken({ ...opts, apiKey: this.apiKey, apiSecret: this.#apiSecret, sessionId });
   }
 
-  async #json<T>(method: Method, path: string[], body: unknown, schema: Schema<T>): Promise<T> {
-    const { response, where } = await this.#send(method, path, body);
+  async #json<T>(
+    method: Method,
+    path: string[],
+    body: unknown,
+    schema: Schema<T>,
+    query?: Record<string, string>,
+  ): Promise<T> {
+    const { response, where } = await this.#send(method, path, body, query);
     let json: unknown;
     try {
       json = JSON.parse(await response.text());
@@ -151,11 +211,18 @@ export class TetherApi {
     method: Method,
     path: string[],
     body?: unknown,
+    query?: Record<string, string>,
+    extraHeaders: Record<string, string> = {},
   ): Promise<{ response: Response; where: string }> {
-    const url = `${this.url}/v1/${path.map(encodeURIComponent).join('/')}`;
+    const search = query && Object.keys(query).length > 0 ? `?${new URLSearchParams(query).toString()}` : '';
+    const url = `${this.url}/v1/${path.map(encodeURIComponent).join('/')}${search}`;
     const where = `${method} ${url}`;
     const token = await createApiToken({ apiKey: this.apiKey, apiSecret: this.#apiSecret });
-    const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'application/json' };
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${token}`,
+      accept: 'application/json',
+      ...extraHeaders,
+    };
     const init: RequestInit = { method, headers };
     if (body !== undefined) {
       headers['content-type'] = 'application/json';

@@ -22,5 +22,10 @@ export {
   type ErrorCode,
   type Role,
   type SessionInfo,
+  type Archive,
+  type ArchiveList,
+  type ArchiveStream,
+  type ListArchivesQuery,
+  type StartArchiveBody,
   type TokenClaims,
 } from '@tether/protocol';

@@ -1,4 +1,6 @@
 import type { TransportConfig } from '@tether/protocol';
+import type { ArchiveStorage } from './archive/storage.js';
+import type { ArchiveStore } from './archive/store.js';
 import type { ClusterEngine } from './cluster/engine.js';
 import { DEFAULT_INTERRUPTED_LIMITS, type InterruptedLimits } from './interrupted-budget.js';
 import type { OutboxLimits } from './outbox.js';
@@ -45,7 +47,7 @@ export interface ServerOptions {
   host?: string;
   /** Projects to accept; without any, a development project is created (and persisted in dataDir). */
   projects?: Project[];
-  /** Where the development project is kept. Default `.tether` in the working directory. */
+  /** Where the development project and archives (records and files) are kept. Default `.tether` in the working directory. */
   dataDir?: string;
   transport?: Partial<TransportConfig>;
   outbox?: Partial<OutboxLimits>;
@@ -63,6 +65,11 @@ export interface ServerOptions {
    * (1 s doubling to 60 s, ±30 %, 10 attempts, 10 s each). Default none.
    */
   callbacks?: CallbackOptions;
+  /**
+   * Archives: where records and files are kept. Default: SQLite `archives.db` and the folder
+   * `archives/` in dataDir. `ffmpeg` composes composed archives (default `ffmpeg` on the PATH).
+   */
+  archives?: { store?: ArchiveStore; storage?: ArchiveStorage; ffmpeg?: string };
   /** pino level; `silent` in tests. Default `info`. */
   logLevel?: string;
 }

@@ -9,6 +9,7 @@ import {
 import { createSessionId, parseSessionId, verifyApiToken } from '@tether/auth';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod/mini';
+import { ARCHIVE_STATUS } from './archive-api.js';
 import type { Hub } from './hub.js';
 import type { Metrics } from './metrics.js';
 import type { Projects } from './projects.js';
@@ -23,6 +24,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   SIGNAL_TARGET_NOT_FOUND: 404,
   API_BODY_TOO_LARGE: 413,
   INTERNAL: 500,
+  ...ARCHIVE_STATUS,
 };
 
 /** How long the rest of an oversized body is read and discarded after the 413. */

@@ -29,7 +29,7 @@ import {
   InterruptedBudget,
   type InterruptedLimits,
 } from './interrupted-budget.js';
-import type { ClusterEngine, OwnerRequest, ResumeRecord } from './cluster/engine.js';
+import type { ArchiveRequest, ClusterEngine, OwnerRequest, ResumeRecord } from './cluster/engine.js';
 import { Orphans } from './orphans.js';
 import { Checkpoints } from './checkpoints.js';
 import { SessionApi } from './session-api.js';
@@ -56,6 +56,20 @@ export interface HubOptions {
   engine: ClusterEngine;
   /** Session monitoring callbacks: this node sends those of the entries it appends. */
   callbacks: Callbacks;
+  /** What archives need to hear of sessions (archive/archives.ts). */
+  recordings?: RecordingHooks;
+}
+
+/** What the archives of this node hear of the sessions it follows. */
+export interface RecordingHooks {
+  /** A stream was published, or this node became the session's media home. */
+  mediaReady(room: Room): void;
+  /** Another node asks this one, the session's media home, to start or stop its archive. */
+  request(room: Room, request: ArchiveRequest): void;
+  /** This node stops following the session. */
+  roomClosed(room: Room): void;
+  /** The session's running archive, from the archive store (a node that starts following a session mid-recording). */
+  running(sessionId: string): Promise<{ id: string; name: string } | undefined>;
 }
 
 /** How many connections of each state this server holds, and the bytes held for the interrupted ones. */
@@ -166,6 +180,7 @@ export class Hub {
         streams: [...room.streams.values()],
         config: this.opts.transport,
         codec: conn.codec.name,
+        ...(room.archive ? { archive: room.archive } : {}),
       }),
     );
     const joinedAt = room.position;
@@ -523,6 +538,8 @@ export class Hub {
           this.opts.metrics.budgetEvictions.inc({ scope: 'session' });
           r.destroy(conn, 'bufferOverflow', 'INTERRUPTED_BUDGET_EXCEEDED');
         },
+        onMediaReady: (r) => this.opts.recordings?.mediaReady(r),
+        onArchiveRequest: (r, request) => this.opts.recordings?.request(r, request),
       },
       () => this.opts.clock.now(),
       {
@@ -565,6 +582,10 @@ export class Hub {
       () => this.broken(room),
     );
     room.load(followed.snapshot);
+    // After the snapshot: an archive started before it was written to the store before its event.
+    const seen = room.archiveEvents;
+    const running = await this.opts.recordings?.running(session.sessionId).catch(() => undefined);
+    if (running && room.archiveEvents === seen) room.archive = running;
     this.rooms.set(session.sessionId, room);
     this.unfollow.set(room, followed.unfollow);
     return room;
@@ -592,6 +613,7 @@ export class Hub {
 
   /** A room whose last local connection left: this node stops following the session. */
   private closeRoom(room: Room): void {
+    this.opts.recordings?.roomClosed(room);
     room.routing.close();
     room.media.close();
     if (this.rooms.get(room.id) === room) this.rooms.delete(room.id);

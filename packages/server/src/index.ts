@@ -17,3 +17,8 @@ export {
   DEFAULT_QUEUE_LIMITS as DEFAULT_CALLBACK_QUEUE_LIMITS,
   type QueueLimits as CallbackQueueLimits,
 } from './callbacks/queue.js';
+export type { ArchiveStore, ArchiveRecord, ArchivePatch } from './archive/store.js';
+export type { ArchiveStorage } from './archive/storage.js';
+export { SqliteArchiveStore } from './archive/sqlite-store.js';
+export { RedisArchiveStore } from './archive/redis-store.js';
+export { LocalArchiveStorage } from './archive/storage.js';

@@ -6,7 +6,7 @@ import {
   type ServerEvent,
   type StreamInfo,
 } from '@tether/protocol';
-import type { Sfu } from './media/sfu.js';
+import type { MediaTap, Sfu } from './media/sfu.js';
 
 export type OpResult =
   | { ok: true; stream?: StreamInfo; subscriptionId?: string; sdp?: string }
@@ -55,6 +55,8 @@ export interface RoomView {
   /** Sends an event to one connection of the session, wherever it is. */
   send(event: ServerEvent, to: string): void;
   broadcast(event: ServerEvent, except?: string): void;
+  /** This node now runs the session's SFU (a cluster's media home). */
+  becameHome?(): void;
 }
 
 /**
@@ -68,6 +70,8 @@ export interface RoomView {
 export class RoomMedia {
   private readonly subscriptions = new Map<string, Subscription>();
   private sfu: Sfu | undefined;
+  /** The session's recording, which hears of every publisher's media here (archive/recording.ts). */
+  private tap: MediaTap | undefined;
 
   constructor(
     private readonly room: RoomView,
@@ -96,7 +100,15 @@ export class RoomMedia {
   becomeHome(moved: boolean): void {
     if (this.sfu || !this.makeSfu) return;
     this.sfu = this.makeSfu();
+    if (this.tap) this.sfu.setTap(this.tap);
     if (moved) for (const streamId of this.room.streams.keys()) this.sfu.expect(streamId);
+    this.room.becameHome?.();
+  }
+
+  /** A recording of the session starts here (or, undefined, stops): it taps every publisher's media. */
+  record(tap: MediaTap | undefined): void {
+    this.tap = tap;
+    this.sfu?.setTap(tap);
   }
 
   /** This node is no longer the media home: its SFU and the subscriptions to it end. */

@@ -16,12 +16,14 @@ import {
   type SessionInfo,
   type StreamInfo,
   type Clock,
+  type RunningArchive,
 } from '@tether/protocol';
 import {
   FencedError,
   isFor,
   subjectOf,
   viewFor,
+  type ArchiveRequest,
   type Fence,
   type LogEntry,
   type Logged,
@@ -61,6 +63,10 @@ export interface RoomHooks {
   onRequest(connectionId: string, request: OwnerRequest): void;
   /** The presence log passed its bound: `conn`, away longest, must end (it keeps the oldest changes). */
   onPresenceLogFull(room: Room, conn: Connection): void;
+  /** A stream was published, or this node became the session's media home: archive mode `always` may start recording. */
+  onMediaReady(room: Room): void;
+  /** Another node asks the media home to start or stop the session's archive. */
+  onArchiveRequest(room: Room, request: ArchiveRequest): void;
 }
 
 /** How long the others may be kept waiting to be told of interruptions, while more keep coming. */
@@ -142,6 +148,10 @@ export class Room {
   private at: Position = '0';
   /** Presence changes not appended yet (presence-batch.ts): appended before anything else is. */
   private readonly presence: PresenceBatch;
+  /** The session's running archive, as the log told (`archiveStarted` / `archiveStopped`): joiners' welcomes carry it. */
+  archive: RunningArchive | undefined;
+  /** How many archive events were folded: a look-up of the running archive made before one is stale. */
+  archiveEvents = 0;
 
   readonly media: RoomMedia;
   /** Where its media ops run: here, or at the session's media home on another node. */
@@ -177,6 +187,7 @@ export class Room {
         streams: this.streams,
         send: (event, to) => this.emit({ event, to }),
         broadcast: (event, except) => this.emit({ event, ...(except ? { except } : {}) }),
+        becameHome: () => this.hooks.onMediaReady(this),
       },
       session.mediaMode === 'routed' ? () => mediaHost.makeSfu(sfuHooks) : undefined,
       !clustered,
@@ -436,9 +447,14 @@ export class Room {
   /** What an event changes in the replica. */
   /** What an event means for the connections this node holds, beyond the replica (folded already). */
   private effects(event: ServerEvent): void {
-    if (event.t === 'streamCreated')
+    if (event.t === 'streamCreated') {
       this.local.get(event.stream.connectionId)?.streams.add(event.stream.streamId);
-    else if (event.t === 'streamDestroyed') {
+      this.hooks.onMediaReady(this);
+    } else if (event.t === 'archiveStarted' || event.t === 'archiveStopped') {
+      this.archiveEvents++;
+      if (event.t === 'archiveStarted') this.archive = { id: event.id, name: event.name };
+      else if (this.archive?.id === event.id) this.archive = undefined;
+    } else if (event.t === 'streamDestroyed') {
       this.local.get(event.connectionId)?.streams.delete(event.streamId);
       this.media.streamEnded(event.streamId);
       if (this.streams.size === 0 && this.media.isHome && this.clustered)
@@ -517,6 +533,9 @@ export class Room {
       case '~media':
       case '~mediaResult':
         this.routing.record(rec);
+        return;
+      case '~archive':
+        if (this.media.isHome) this.hooks.onArchiveRequest(this, rec.request);
         return;
       case '~ended': {
         const conn = to === undefined ? undefined : this.local.get(to);

@@ -3,9 +3,18 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { DEFAULTS, defaultSendBufferMaxBytes, type ServerOptions } from './config.js';
+import { registerDemoArchiveRoutes } from './demo-archive-routes.js';
 import { registerDemoRoutes, type DemoOptions } from './demo-routes.js';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { parseSessionId } from '@tether/auth';
+import { registerArchiveApi } from './archive-api.js';
+import { Archives } from './archive/archives.js';
+import { SqliteArchiveStore } from './archive/sqlite-store.js';
+import { LocalArchiveStorage } from './archive/storage.js';
 import { registerHttpApi } from './http-api.js';
 import { registerOpenTokApi } from './opentok-api.js';
+import { registerOpenTokArchiveApi } from './opentok-archive-api.js';
 import { MemoryEngine } from './cluster/memory-engine.js';
 import { Hub } from './hub.js';
 import { createMetrics } from './metrics.js';
@@ -25,6 +34,8 @@ export interface TetherServer {
   /** Set when no project was configured and a development project is in use. */
   readonly devProject: (Project & { created: boolean }) | undefined;
   readonly hub: Hub;
+  /** This node's archives (recordings of routed sessions). */
+  readonly archives: Archives;
   readonly http: FastifyInstance;
   readonly log: Logger;
   /**
@@ -78,6 +89,42 @@ export async function startServer(
       metrics,
     },
   );
+  const dataDir = options.dataDir ?? DEFAULTS.dataDir;
+  const store = options.archives?.store ?? new SqliteArchiveStore(join(dataDir, 'archives.db'));
+  const storage = options.archives?.storage ?? new LocalArchiveStorage(join(dataDir, 'archives'));
+  const archives: Archives = new Archives({
+    store,
+    storage,
+    clock,
+    log,
+    owner: storage.owner,
+    room: (id) => hub.room(id),
+    streamCount: async (id) => (await hub.sessions.state(id)).streams.length,
+    append: (id, entries) => engine.append(id, entries),
+    projectOf: (id) => parseSessionId(id, (key) => projects.secretFor(key)).apiKey,
+    ...(options.archives?.ffmpeg ? { ffmpeg: options.archives.ffmpeg } : {}),
+    // Each status change is a callback, sent by the node that made it (README, Callbacks).
+    statusChanged: (record) =>
+      callbacks.emit({
+        id: randomUUID(),
+        apiKey: record.project,
+        sessionId: record.sessionId,
+        timestamp: clock.now(),
+        event: 'archive',
+        archive: {
+          id: record.id,
+          name: record.name.slice(0, LIMITS.streamNameMaxLength),
+          status: record.status,
+          outputMode: record.outputMode,
+          createdAt: Math.floor(record.createdAt),
+          ...(record.duration !== undefined ? { duration: record.duration } : {}),
+          ...(record.size !== undefined ? { size: record.size } : {}),
+          ...(record.reason !== undefined ? { reason: record.reason } : {}),
+        },
+      }),
+  });
+  // What a previous process left recording (it died mid-way) is failed, its files repaired.
+  await archives.recover();
   const hub: Hub = new Hub({
     clock,
     projects,
@@ -89,6 +136,15 @@ export async function startServer(
     mediaTimeoutMs: options.mediaTimeoutMs ?? DEFAULTS.mediaTimeoutMs,
     engine,
     callbacks,
+    recordings: {
+      mediaReady: (room) => archives.mediaReady(room),
+      request: (room, request) => archives.request(room, request),
+      roomClosed: (room) => archives.roomClosed(room),
+      running: async (id) => {
+        const record = await store.recording(id);
+        return record && { id: record.id, name: record.name };
+      },
+    },
   });
 
   const http = Fastify({
@@ -98,7 +154,10 @@ export async function startServer(
   }) as unknown as FastifyInstance;
   registerHttpApi(http, hub, projects, metrics, () => clock.now());
   registerOpenTokApi(http, hub, projects, () => clock.now());
+  registerArchiveApi(http, archives, storage, projects, () => clock.now());
+  registerOpenTokArchiveApi(http, archives, projects, () => clock.now());
   if (options.demo) registerDemoRoutes(http, options.demo, devProject);
+  if (options.demo && devProject) registerDemoArchiveRoutes(http, archives, storage, devProject);
 
   // A hard cap at the WebSocket layer (close 1009); below it, the protocol's own 64 KiB limit has its own code.
   const wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.frameHardCapBytes });
@@ -123,6 +182,7 @@ export async function startServer(
     projects,
     devProject,
     hub,
+    archives,
     http,
     log,
     callbacks,
@@ -132,9 +192,11 @@ export async function startServer(
       for (const ws of wss.clients) ws.terminate();
       wss.close();
       await http.close();
+      await archives.close();
       // Its events are appended before the engine stops (at most the flush timeout more).
       await callbacks.close();
       await engine.close();
+      await store.close();
       return left;
     },
     async close() {
@@ -142,9 +204,11 @@ export async function startServer(
       for (const ws of wss.clients) ws.terminate();
       wss.close();
       await http.close();
+      await archives.close();
       // The byes' events are appended (the engine still up), then sent within the flush timeout.
       await callbacks.close();
       await engine.close();
+      await store.close();
     },
   };
 }

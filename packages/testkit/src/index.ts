@@ -4,6 +4,7 @@ export { startTestServer, TEST_PROJECT, type TestServer } from './test-server.js
 export { testCodec } from './test-codec.js';
 export { waitFor, hold } from './wait.js';
 export { RtpSource, RtpSink, weriftRtc } from './rtp-source.js';
+export { EncodedSource } from './encoded-source.js';
 export { Netns, netnsUnavailable, type CutKind } from './netns.js';
 export {
   Agent,

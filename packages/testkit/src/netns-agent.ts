@@ -27,6 +27,7 @@ import type {
 } from './netns-commands.js';
 import { testCodec } from './test-codec.js';
 import { udpSocketCount } from './udp-sockets.js';
+import { EncodedSource } from './encoded-source.js';
 import { RtpSink, RtpSource } from './rtp-source.js';
 
 const now = () => performance.timeOrigin + performance.now();
@@ -104,6 +105,8 @@ interface Sub {
 let session: Session | undefined;
 let publisher: Publisher | undefined;
 let source: RtpSource | undefined;
+/** Real VP8/Opus instead (`publish.encoded`): for recordings checked by decoding. */
+let encoded: EncodedSource | undefined;
 let sourceTimer: ReturnType<typeof setInterval> | undefined;
 const subs = new Map<string, Sub>();
 let subSeq = 0;
@@ -151,6 +154,8 @@ function startSource(intervalMs: number, rate?: number): RtpSource {
 
 function stopSource(): void {
   source?.stop();
+  encoded?.stop();
+  encoded = undefined;
   if (sourceTimer) clearInterval(sourceTimer);
   sourceTimer = undefined;
   source = undefined;
@@ -219,10 +224,15 @@ const commands: AgentHandlers = {
   async publish(a) {
     const s = needSession();
     if (publisher) throw new Error('already publishing');
-    source = startSource(a.intervalMs ?? 20, a.rate);
+    let tracks: globalThis.MediaStreamTrack[];
+    if (a.encoded) {
+      encoded = new EncodedSource();
+      await encoded.start();
+      tracks = encoded.tracks;
+    } else tracks = (source = startSource(a.intervalMs ?? 20, a.rate)).tracks;
     const p = s.initPublisher({
       name: a.name ?? 'agent',
-      tracks: source.tracks,
+      tracks,
       ...(a.republish === false ? { republish: false } : {}),
     });
     publisher = p;
@@ -300,7 +310,7 @@ const commands: AgentHandlers = {
       session: session?.state ?? 'none',
       connectionId: session?.connection?.connectionId,
       publisher: publisher ? { state: publisher.state, streamId: publisher.stream?.streamId } : null,
-      sent: source?.sent ?? 0,
+      sent: source?.sent ?? (encoded ? encoded.sent.audio + encoded.sent.video : 0),
       iceRestarts,
       peerConnections: pcs.size,
       subs: Object.fromEntries([...subs.values()].map((s) => [s.key, subStats(s)])),

@@ -63,9 +63,12 @@ export interface AgentCommands {
     params: { url: string; sessionId: string; token: string; options?: AgentSessionOptions };
     result: { connectionId?: string };
   };
-  /** Generated RTP: an audio and a video packet every `intervalMs` (default 20), or `rate` packets/s. */
+  /**
+   * Generated RTP: an audio and a video packet every `intervalMs` (default 20), or `rate` packets/s;
+   * `encoded`: real VP8/Opus from ffmpeg instead (EncodedSource).
+   */
   publish: {
-    params: { name?: string; intervalMs?: number; rate?: number; republish?: boolean };
+    params: { name?: string; intervalMs?: number; rate?: number; republish?: boolean; encoded?: boolean };
     result: { stream: StreamInfo };
   };
   unpublish: { params: Empty; result: Empty };

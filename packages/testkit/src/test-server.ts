@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Session, type SessionOptions } from '@tether/client';
 import type { Clock, CreateSessionBody, Role } from '@tether/protocol';
 import {
@@ -47,12 +50,15 @@ async function testEngine(): Promise<ClusterEngine | undefined> {
 /** A real server on an ephemeral loopback port, quiet, with one known project. */
 export async function startTestServer(options: ServerOptions = {}, clock?: Clock): Promise<TestServer> {
   const engine = options.engine ?? (await testEngine());
+  // Archives (records and files) go to a folder of this server's own, removed with it, unless the test names one.
+  const ownDir = options.dataDir === undefined ? mkdtempSync(join(tmpdir(), 'tether-test-')) : undefined;
   const server = await startServer(
     {
       port: 0,
       host: '127.0.0.1',
       projects: [TEST_PROJECT],
       logLevel: process.env.TETHER_TEST_LOG ?? 'silent',
+      ...(ownDir ? { dataDir: ownDir } : {}),
       ...options,
       ...(engine ? { engine } : {}),
     },
@@ -84,6 +90,7 @@ export async function startTestServer(options: ServerOptions = {}, clock?: Clock
       for (const s of sessions) s.disconnect();
       sessions.length = 0;
       await server.close();
+      if (ownDir) rmSync(ownDir, { recursive: true, force: true });
     },
   };
 }

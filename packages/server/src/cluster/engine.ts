@@ -167,7 +167,27 @@ export type SessionRecord =
   /** A media op of a connection for the session's media home, `home` (media-routing.ts). */
   | { t: '~media'; home: string; connectionId: string; re: number; op: MediaOp }
   /** The media home's result of a `~media` op, for the connection's owner to reply with. */
-  | { t: '~mediaResult'; connectionId: string; re: number; result: MediaResult };
+  | { t: '~mediaResult'; connectionId: string; re: number; result: MediaResult }
+  /** An archive start or stop asked of a node that does not run the session's media: its media home does it (archive/archives.ts). */
+  | { t: '~archive'; request: ArchiveRequest };
+
+/** What `~archive` asks of the media home; the asking node reads the outcome from the shared archive store. */
+export type ArchiveRequest =
+  | {
+      op: 'start';
+      id: string;
+      project: string;
+      body: {
+        name: string;
+        outputMode: 'composed' | 'individual';
+        hasAudio: boolean;
+        hasVideo: boolean;
+        resolution: '640x480' | '1280x720' | '480x640' | '720x1280';
+        layout: { type: 'bestFit' };
+        maxDuration: number;
+      };
+    }
+  | { op: 'stop'; id: string; project: string };
 
 /** The ops a media home runs for other nodes (as the client sent them). */
 export type MediaOp = Extract<

@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { TetherError, type Clock, type TimerHandle } from '@tether/protocol';
 import { gatheredSdp, peerConfig, resumeIceChecks } from '@tether/webrtc';
 import type { Logger } from 'pino';
-import { MediaStreamTrack, RTCPeerConnection, type RTCRtpTransceiver, type RtpPacket } from 'werift';
+import {
+  MediaStreamTrack,
+  RTCPeerConnection,
+  type RTCRtpTransceiver,
+  type RtcpPacket,
+  type RtpPacket,
+} from 'werift';
 import { PacketActivity } from './activity.js';
 
 export interface SfuOptions {
@@ -23,15 +29,36 @@ export interface SfuHooks {
   onGiveUp(streamId: string): void;
 }
 
-type Kind = 'audio' | 'video';
+export type Kind = 'audio' | 'video';
+
+/** What a recording hears of one receiving end (archive/recording.ts). */
+export interface IngestListener {
+  rtp(kind: Kind, rtp: RtpPacket): void;
+  rtcp(kind: Kind, rtcp: RtcpPacket): void;
+  /** The receiving end closed: its stream ended, or a fresh one replaced it. */
+  closed(): void;
+}
+
+/** One publisher's receiving end, as a recording taps it: its RTP as it arrives, never decoded. */
+export interface IngestSource {
+  readonly streamId: string;
+  listen(listener: IngestListener): () => void;
+  requestKeyframe(): void;
+}
+
+/** Hears of every receiving end the SFU makes: a recording of the session. */
+export interface MediaTap {
+  ingest(source: IngestSource): void;
+}
 
 /** How long a subscriber to a stream announced but not yet negotiated waits for its publisher's offer. */
 export const EARLY_SUBSCRIBER_WAIT_MS = 10_000;
 
 /** The server end of one published stream: receives its RTP and fans it out. */
-class Ingest {
+class Ingest implements IngestSource {
   readonly pc: RTCPeerConnection;
   readonly outputs = new Map<string, Egress>();
+  private readonly listeners = new Set<IngestListener>();
   readonly activity: PacketActivity;
   private readonly ssrcs = new Map<Kind, { ssrc: number; transceiver: RTCRtpTransceiver }>();
   windowTimer: TimerHandle | undefined;
@@ -56,8 +83,17 @@ class Ingest {
       track.onReceiveRtp.subscribe((rtp: RtpPacket) => {
         this.activity.touch();
         for (const out of this.outputs.values()) out.forward(kind, rtp);
+        for (const l of this.listeners) l.rtp(kind, rtp);
+      });
+      track.onReceiveRtcp.subscribe((rtcp: RtcpPacket) => {
+        for (const l of this.listeners) l.rtcp(kind, rtcp);
       });
     });
+  }
+
+  listen(listener: IngestListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /** Asks the publisher for a key frame, so a new or recovered subscriber can decode at once. */
@@ -67,6 +103,8 @@ class Ingest {
   }
 
   close(): void {
+    for (const l of this.listeners) l.closed();
+    this.listeners.clear();
     this.activity.close();
     if (this.windowTimer !== undefined) this.opts.clock.clearTimeout(this.windowTimer);
     for (const out of this.outputs.values()) out.close();
@@ -138,6 +176,8 @@ export class Sfu {
   private readonly waiting = new Map<string, Array<() => void>>();
   /** Streams whose media was on another node (the media moved here): each gives up unless published again in time. */
   private readonly expected = new Map<string, TimerHandle>();
+  /** A recording of the session: it hears of every receiving end. */
+  private tap: MediaTap | undefined;
 
   constructor(
     private readonly opts: SfuOptions,
@@ -164,11 +204,13 @@ export class Sfu {
       old.outputs.clear();
       old.close();
       this.ingests.set(streamId, ingest);
+      this.tap?.ingest(ingest);
     }
     if (!ingest) {
       this.unexpect(streamId);
       ingest = new Ingest(streamId, this.opts, this.hooks);
       this.ingests.set(streamId, ingest);
+      this.tap?.ingest(ingest);
       for (const wake of this.waiting.get(streamId) ?? []) wake();
       this.waiting.delete(streamId);
     }
@@ -201,6 +243,12 @@ export class Sfu {
     const timer = this.expected.get(streamId);
     if (timer !== undefined) this.opts.clock.clearTimeout(timer);
     this.expected.delete(streamId);
+  }
+
+  /** A recording starts (or, undefined, stops): it hears of the receiving ends there are, then of each new one. */
+  setTap(tap: MediaTap | undefined): void {
+    this.tap = tap;
+    if (tap) for (const ingest of this.ingests.values()) tap.ingest(ingest);
   }
 
   isFlowing(streamId: string): boolean {
