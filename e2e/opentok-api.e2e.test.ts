@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createSessionId, createToken } from '@tether/auth';
 import { startServer, type TetherServer } from '@tether/server';
+import { TetherApi } from '@tether/server-sdk';
 import { chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM, launchDevice, requireChromium, type Device } from './browser.js';
@@ -485,6 +486,50 @@ describe('OpenTok API on /sdk/opentok.js in Chromium', () => {
       }),
     );
     expect(await b.evaluate(() => (window as unknown as W).screens)).toEqual(['Slides']);
+  }, 30_000);
+
+  it('tells every page of a recording: archiveStarted / archiveStopped {id, name}, and the publisher’s OT_archiving-on/off', async () => {
+    for (const [page, name] of [
+      [a, 'mod'],
+      [b, 'viewer'],
+    ] as const)
+      await page.evaluate((n) => {
+        const w = window as unknown as W;
+        w.archiveLog = [];
+        w[n].on({
+          archiveStarted: (e: any) => w.archiveLog.push(['started', e.id, e.name, e.type]),
+          archiveStopped: (e: any) => w.archiveLog.push(['stopped', e.id, e.name, e.type]),
+        });
+      }, name);
+    const archiving = () =>
+      a.evaluate(() =>
+        [...document.querySelectorAll('.OT_publisher .OT_archiving')].map((e) =>
+          e.classList.contains('OT_archiving-on') ? 'on' : 'off',
+        ),
+      );
+    expect(await archiving()).not.toContain('on');
+    const api = new TetherApi({ url: server.url, ...server.devProject! });
+    const archive = await api.startArchive({ sessionId, name: 'lesson', outputMode: 'individual' });
+    for (const page of [a, b])
+      await eventually('archiveStarted on both pages', () =>
+        page.evaluate(() => (window as unknown as W).archiveLog.length === 1),
+      );
+    expect(await b.evaluate(() => (window as unknown as W).archiveLog)).toEqual([
+      ['started', archive.id, 'lesson', 'archiveStarted'],
+    ]);
+    expect(await archiving()).toContain('on');
+    await api.stopArchive(archive.id);
+    for (const page of [a, b])
+      await eventually('archiveStopped on both pages', () =>
+        page.evaluate(() => (window as unknown as W).archiveLog.length === 2),
+      );
+    expect(await a.evaluate(() => (window as unknown as W).archiveLog[1])).toEqual([
+      'stopped',
+      archive.id,
+      'lesson',
+      'archiveStopped',
+    ]);
+    expect(await archiving()).not.toContain('on');
   }, 30_000);
 
   it('a camera the user refuses: accessDenied, and the callback gets OT_USER_MEDIA_ACCESS_DENIED (1500), once', async () => {
