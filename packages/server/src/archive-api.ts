@@ -8,7 +8,7 @@ import {
 import { parseSessionId, verifyApiToken } from '@tether/auth';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import parseRange from 'range-parser';
-import type { z } from 'zod/mini';
+import { parseBody } from './api-body.js';
 import { COMPOSED_FILE, type Archives } from './archive/archives.js';
 import type { ArchiveStorage } from './archive/storage.js';
 import type { ArchiveRecord } from './archive/store.js';
@@ -29,18 +29,6 @@ export const ARCHIVE_STATUS: Partial<Record<ErrorCode, number>> = {
 
 type A = { Params: { archiveId: string } };
 export type Download = A & { Querystring: { file?: string } };
-
-function parse<S extends z.ZodMiniType>(schema: S, body: unknown): z.infer<S> {
-  const parsed = schema.safeParse(body ?? {});
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new TetherError(
-      'API_BODY_INVALID',
-      `${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`,
-    );
-  }
-  return parsed.data;
-}
 
 /** The record as the API shows it (the project is the caller's own). */
 export function shown(record: ArchiveRecord): Archive {
@@ -69,7 +57,7 @@ export function registerArchiveApi(
 
   app.post('/v1/archives', async (req, reply) => {
     const project = await authenticate(req);
-    const body = parse(startArchiveBodySchema, req.body);
+    const body = parseBody(startArchiveBodySchema, req.body);
     const { apiKey, ...session } = parseSessionId(body.sessionId, lookup);
     if (apiKey !== project)
       throw new TetherError('SESSION_INVALID', 'the session belongs to another project');
@@ -82,7 +70,7 @@ export function registerArchiveApi(
 
   app.get('/v1/archives', async (req) => {
     const project = await authenticate(req);
-    const query = parse(listArchivesQuerySchema, req.query);
+    const query = parseBody(listArchivesQuerySchema, req.query);
     const list = await archives.list(project, query);
     return { count: list.count, items: list.items.map(shown) };
   });

@@ -8,8 +8,8 @@ import {
 } from '@tether/protocol';
 import { createSessionId, parseSessionId, verifyApiToken } from '@tether/auth';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { z } from 'zod/mini';
 import { ARCHIVE_STATUS } from './archive-api.js';
+import { parseBody } from './api-body.js';
 import type { Hub } from './hub.js';
 import type { Metrics } from './metrics.js';
 import type { Projects } from './projects.js';
@@ -48,18 +48,6 @@ function lingerOn(req: IncomingMessage): void {
   const stop = () => clearTimeout(timer);
   req.once('end', stop);
   socket.once('close', stop);
-}
-
-function parseBody<S extends z.ZodMiniType>(schema: S, body: unknown): z.infer<S> {
-  const parsed = schema.safeParse(body ?? {});
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new TetherError(
-      'API_BODY_INVALID',
-      `${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`,
-    );
-  }
-  return parsed.data;
 }
 
 /**

@@ -6,7 +6,7 @@ import {
 } from '@tether/protocol';
 import { createSessionId, parseSessionId, verifyApiToken, wrapOpenTokSessionId } from '@tether/auth';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { z } from 'zod/mini';
+import { parseBody } from './api-body.js';
 import type { Hub } from './hub.js';
 import type { Projects } from './projects.js';
 
@@ -25,18 +25,6 @@ const STATUS: Record<string, number> = {
 type Session = { Params: { apiKey: string; sessionId: string } };
 type Connection = { Params: { apiKey: string; sessionId: string; connectionId: string } };
 type Stream = { Params: { apiKey: string; sessionId: string; streamId: string } };
-
-function parse<S extends z.ZodMiniType>(schema: S, body: unknown): z.infer<S> {
-  const parsed = schema.safeParse(body ?? {});
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new TetherError(
-      'API_BODY_INVALID',
-      `${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`,
-    );
-  }
-  return parsed.data;
-}
 
 /**
  * OpenTok's REST paths, so the official `opentok` npm package pointed at Tether's URL works
@@ -96,7 +84,7 @@ function openTokRoutes(app: FastifyInstance, hub: Hub, projects: Projects, now: 
     '/session/create',
     route(async (req, reply) => {
       const apiKey = await authenticate(req);
-      const form = parse(openTokCreateSessionFormSchema, req.body);
+      const form = parseBody(openTokCreateSessionFormSchema, req.body);
       const mediaMode = form['p2p.preference'] === 'disabled' ? 'routed' : 'relayed';
       if (form.archiveMode === 'always' && mediaMode !== 'routed')
         throw new TetherError('API_BODY_INVALID', 'archiveMode always needs the routed media mode');
@@ -122,7 +110,7 @@ function openTokRoutes(app: FastifyInstance, hub: Hub, projects: Projects, now: 
   );
 
   const signal = async (sessionId: string, body: unknown, to?: string) => {
-    const { type, data } = parse(openTokSignalBodySchema, body);
+    const { type, data } = parseBody(openTokSignalBodySchema, body);
     const result = await hub.sessions.signal(sessionId, type, data, to);
     if ('error' in result) throw new TetherError(result.error, errorMessage(result.error));
   };
