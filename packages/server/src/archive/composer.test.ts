@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -115,5 +115,49 @@ describe('compose (ffmpeg)', () => {
     const video = job({ hasAudio: false, width: 1280, height: 720 });
     await compose(video, log);
     expect((await probe(video.output)).streams).toMatchObject([{ codec_name: 'vp8', width: 1280 }]);
+  });
+
+  it('a stream whose video changes size midway (a browser adapting to its bandwidth) leaves the mixed audio whole', async () => {
+    // Chromium starts small and steps its resolution up as its bandwidth estimate grows; ffmpeg
+    // rebuilds the whole filter graph at such a change unless told not to, and the audio mix
+    // restarted with it (its timestamps stood still for seconds, the file held twice the sound).
+    const j = job({ duration: 3 });
+    const dir = join(j.output, '..');
+    const part = async (name: string, size: string) => {
+      const path = join(dir, name);
+      await run('ffmpeg', [
+        ...['-v', 'error', '-f', 'lavfi', '-i', `testsrc=s=${size}:r=20:d=1.5`],
+        ...['-f', 'lavfi', '-i', 'sine=f=440:r=48000:d=1.5', '-ac', '2'],
+        ...['-c:v', 'libvpx', '-deadline', 'realtime', '-c:a', 'libopus', '-f', 'webm', path],
+      ]);
+      return path;
+    };
+    const list = join(dir, 'parts.txt');
+    writeFileSync(
+      list,
+      `file '${await part('small.webm', '320x180')}'\nfile '${await part('large.webm', '480x270')}'\n`,
+    );
+    const stepping = join(dir, 'stepping.webm');
+    await run('ffmpeg', ['-v', 'error', '-f', 'concat', '-safe', '0', '-i', list, '-c', 'copy', stepping]);
+    const steady = await part('steady.webm', '320x240');
+    j.inputs = [
+      { path: stepping, startOffset: 0, hasAudio: true, hasVideo: true },
+      { path: steady, startOffset: 0, stopOffset: 1500, hasAudio: true, hasVideo: true },
+    ];
+    await compose(j, log);
+    const { stdout } = await run('ffprobe', [
+      ...['-v', 'error', '-select_streams', 'a', '-show_entries', 'packet=pts', '-of', 'csv=p=0', j.output],
+    ]);
+    const pts = stdout
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => Number(l.split(',')[0]));
+    const stalled = pts.filter((t, k) => k > 0 && t <= (pts[k - 1] as number)).length;
+    expect(stalled).toBe(0);
+    // 20 ms Opus frames over the archive's 3 s, no more.
+    expect(pts.length).toBeGreaterThanOrEqual(148);
+    expect(pts.length).toBeLessThanOrEqual(152);
+    const decoded = await run('ffmpeg', ['-nostdin', '-v', 'error', '-i', j.output, '-f', 'null', '-']);
+    expect(decoded.stderr.trim()).toBe('');
   });
 });

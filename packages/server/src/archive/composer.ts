@@ -66,7 +66,11 @@ export function layoutSegments(inputs: ComposeInput[], durationMs: number): Layo
 /** ffmpeg's arguments for a job: the grid over black, the audio mixed, VP8 and Opus in WebM. */
 export function composeArgs(job: ComposeJob): string[] {
   const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-progress', 'pipe:1', '-y'];
-  for (const input of job.inputs) args.push('-i', input.path);
+  // A browser steps its video's size up and down with its bandwidth estimate. At such a change
+  // ffmpeg rebuilds the whole filter graph by default, and the audio mix restarts with it (its
+  // timestamps stand still while it mixes the seconds again). Without the rebuild the frames of
+  // the new size go on through fps/setpts/split, which do not care, to scale, which takes them.
+  for (const input of job.inputs) args.push('-reinit_filter', '0', '-i', input.path);
   const filters: string[] = [];
   const d = job.duration.toFixed(3);
   const videos = job.hasVideo
