@@ -1,6 +1,6 @@
 import { MediaStreamTrack, RTCPeerConnection, RtpHeader, RtpPacket } from 'werift';
 
-/** werift as the SDK's WebRTC in Node. */
+/** werift as the SDK's WebRTC in Node (its RTCPeerConnection has the browser's shape). */
 export const weriftRtc = {
   RTCPeerConnection: RTCPeerConnection as unknown as new (
     c?: RTCConfiguration,
@@ -8,29 +8,36 @@ export const weriftRtc = {
 };
 
 /**
- * Synthetic media for load: audio and video RTP at a camera's packet rate, no codec (the SFU
- * forwards RTP as it is, so what it costs is what real media costs it, per packet).
+ * Synthetic media: audio and video RTP at a camera's packet rate, no codec (the SFU forwards
+ * RTP as it is, so what it costs is what real media costs it, per packet). Each payload starts
+ * with a counter (`sent` at the time), so a receiver can check continuity without decoding —
+ * the load run and the tests (testkit's RtpSource) send the same media.
  */
 export class SyntheticMedia {
   readonly audio = new MediaStreamTrack({ kind: 'audio' });
   readonly video = new MediaStreamTrack({ kind: 'video' });
-  private n = 0;
-  private readonly timer: ReturnType<typeof setInterval>;
+  /** Packets sent of each kind. */
+  sent = 0;
+  private timer: ReturnType<typeof setInterval> | undefined;
 
-  constructor(intervalMs = 20) {
-    this.timer = setInterval(() => this.send(), intervalMs);
-  }
-
+  /** The tracks, typed for the SDK. */
   get tracks(): globalThis.MediaStreamTrack[] {
     return [this.audio, this.video] as unknown as globalThis.MediaStreamTrack[];
+  }
+
+  /** Sends one audio and one video packet every `intervalMs`. */
+  start(intervalMs = 20): void {
+    clearInterval(this.timer);
+    this.timer = setInterval(() => this.sendOne(), intervalMs);
   }
 
   stop(): void {
     clearInterval(this.timer);
   }
 
-  private send(): void {
-    const n = ++this.n;
+  /** Sends the next audio and video packet, numbered by `sent`. */
+  sendOne(): void {
+    const n = ++this.sent;
     const payload = Buffer.alloc(160);
     payload.writeUInt32BE(n, 0);
     this.audio.writeRtp(

@@ -232,6 +232,7 @@ export async function runLoad(
     for (const list of bySession.values()) {
       for (const m of list.slice(0, opts.publishers)) {
         const source = new SyntheticMedia();
+        source.start();
         media.push(source);
         await m.session.publish(m.session.initPublisher({ name: m.id, tracks: source.tracks }));
       }
